@@ -1,0 +1,151 @@
+/**
+ * Lowering of the byte intrinsics declared in firmware/hal/intrinsics.d.ts.
+ *
+ * Each backend replaces every intrinsic call at compile time with its native form,
+ * so the firmware's hot path pays no extra call on Espruino and no wrong index
+ * shift on Lua. The few intrinsics that need a loop become calls to a tiny runtime
+ * helper (runtime/espruino.js, runtime/lua.lua) that the bundler includes only
+ * when referenced.
+ */
+import ts from "typescript";
+import * as lua from "typescript-to-lua";
+import type { Plugin } from "typescript-to-lua";
+
+export const INTRINSICS = [
+  "bytesNew",
+  "bytesLen",
+  "byteAt",
+  "byteSet",
+  "bytesCopy",
+  "strLen",
+  "strByte",
+  "strToBytes",
+  "bytesToStr",
+  "shr",
+  "shl",
+] as const;
+export type IntrinsicName = (typeof INTRINSICS)[number];
+
+const ARITY: Record<IntrinsicName, number> = {
+  bytesNew: 1,
+  bytesLen: 1,
+  byteAt: 2,
+  byteSet: 3,
+  bytesCopy: 5,
+  strLen: 1,
+  strByte: 2,
+  strToBytes: 3,
+  bytesToStr: 3,
+  shr: 2,
+  shl: 2,
+};
+
+/** Runtime helpers each backend calls for intrinsics that need a loop. */
+export const RUNTIME_HELPER: Partial<Record<IntrinsicName, string>> = {
+  bytesCopy: "__wisp_copy",
+  strToBytes: "__wisp_s2b",
+  bytesToStr: "__wisp_b2s",
+};
+
+/** The intrinsic a call expression invokes, if any: resolved through the type checker, not by name alone. */
+export function intrinsicOf(checker: ts.TypeChecker, call: ts.CallExpression): IntrinsicName | undefined {
+  if (!ts.isIdentifier(call.expression)) return undefined;
+  const name = call.expression.text as IntrinsicName;
+  if (!(INTRINSICS as readonly string[]).includes(name)) return undefined;
+  const sym = checker.getSymbolAtLocation(call.expression);
+  const decl = sym?.declarations?.[0];
+  if (!decl || !decl.getSourceFile().fileName.endsWith("hal/intrinsics.d.ts")) return undefined;
+  if (call.arguments.length !== ARITY[name]) return undefined; // the type checker already reports it
+  return name;
+}
+
+/** TypeScript transformer for the Espruino backend. */
+export function espruinoIntrinsicsTransformer(program: ts.Program): ts.TransformerFactory<ts.SourceFile> {
+  const checker = program.getTypeChecker();
+  return (ctx) => {
+    const f = ctx.factory;
+    const visit = (node: ts.Node): ts.Node => {
+      if (ts.isCallExpression(node)) {
+        const name = intrinsicOf(checker, node);
+        if (name) {
+          const a = node.arguments.map((arg) => ts.visitNode(arg, visit) as ts.Expression);
+          const paren = (e: ts.Expression) => f.createParenthesizedExpression(e);
+          switch (name) {
+            case "bytesNew":
+              return f.createNewExpression(f.createIdentifier("Uint8Array"), undefined, [a[0]]);
+            case "bytesLen":
+            case "strLen":
+              return f.createPropertyAccessExpression(paren(a[0]), "length");
+            case "byteAt":
+              return f.createElementAccessExpression(paren(a[0]), a[1]);
+            case "byteSet":
+              return paren(f.createAssignment(f.createElementAccessExpression(paren(a[0]), a[1]), a[2]));
+            case "strByte":
+              return f.createCallExpression(f.createPropertyAccessExpression(paren(a[0]), "charCodeAt"), undefined, [a[1]]);
+            case "shr":
+              return paren(f.createBinaryExpression(paren(a[0]), ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken, paren(a[1])));
+            case "shl":
+              return paren(f.createBinaryExpression(paren(a[0]), ts.SyntaxKind.LessThanLessThanToken, paren(a[1])));
+            default:
+              return f.createCallExpression(f.createIdentifier(RUNTIME_HELPER[name]!), undefined, a);
+          }
+        }
+      }
+      return ts.visitEachChild(node, visit, ctx);
+    };
+    return (sf) => ts.visitNode(sf, visit) as ts.SourceFile;
+  };
+}
+
+/** typescript-to-lua plugin for the Lua backend. */
+export function luaIntrinsicsPlugin(): Plugin {
+  const lower = (node: ts.CallExpression, context: Parameters<NonNullable<Plugin["visitors"]>[ts.SyntaxKind.CallExpression] & Function>[1]) => {
+    const name = intrinsicOf(context.checker, node);
+    if (!name) return undefined;
+    const a = node.arguments.map((arg) => context.transformExpression(arg));
+    const bin = (l: lua.Expression, r: lua.Expression, op: lua.BinaryOperator) => lua.createBinaryExpression(l, r, op, node);
+    switch (name) {
+      case "bytesNew":
+      case "bytesCopy":
+      case "strToBytes":
+      case "bytesToStr":
+        return lua.createCallExpression(lua.createIdentifier(name === "bytesNew" ? "__wisp_new" : RUNTIME_HELPER[name]!), a, node);
+      case "bytesLen":
+        return lua.createTableIndexExpression(a[0], lua.createStringLiteral("n"), node);
+      case "byteAt":
+        return lua.createTableIndexExpression(a[0], a[1], node);
+      case "strLen":
+        return lua.createUnaryExpression(a[0], lua.SyntaxKind.LengthOperator, node);
+      case "strByte":
+        return lua.createCallExpression(
+          lua.createTableIndexExpression(lua.createIdentifier("string"), lua.createStringLiteral("byte")),
+          [a[0], bin(a[1], lua.createNumericLiteral(1), lua.SyntaxKind.AdditionOperator)],
+          node,
+        );
+      case "shr":
+        return bin(a[0], a[1], lua.SyntaxKind.BitwiseRightShiftOperator);
+      case "shl":
+        return bin(a[0], a[1], lua.SyntaxKind.BitwiseLeftShiftOperator);
+      case "byteSet":
+        return undefined; // statement form only, see below
+    }
+  };
+  return {
+    visitors: {
+      [ts.SyntaxKind.CallExpression]: (node, context) => {
+        if (intrinsicOf(context.checker, node) === "byteSet") {
+          throw new Error("byteSet() must be used as a statement");
+        }
+        return lower(node, context) ?? context.superTransformExpression(node);
+      },
+      [ts.SyntaxKind.ExpressionStatement]: (node, context) => {
+        const e = node.expression;
+        if (ts.isCallExpression(e) && intrinsicOf(context.checker, e) === "byteSet") {
+          const [b, i, v] = e.arguments.map((arg) => context.transformExpression(arg));
+          return lua.createAssignmentStatement(lua.createTableIndexExpression(b, i), v, node);
+        }
+        return context.superTransformStatements(node);
+      },
+    },
+  };
+}

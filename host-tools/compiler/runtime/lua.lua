@@ -1,0 +1,35 @@
+-- Runtime helpers for wisp's byte intrinsics on Lua 5.3 (see ../intrinsics.ts).
+-- A Bytes buffer is a table indexed from 0 with its capacity in field n; the
+-- bundler keeps only the helpers the firmware references.
+--@helper __wisp_new
+local function __wisp_new(size)
+  local b = { n = size }
+  for i = 0, size - 1 do b[i] = 0 end
+  return b
+end
+--@helper __wisp_copy
+local function __wisp_copy(d, doff, s, soff, n)
+  if d == s and doff > soff then
+    for i = n - 1, 0, -1 do d[doff + i] = s[soff + i] end
+  else
+    for i = 0, n - 1 do d[doff + i] = s[soff + i] end
+  end
+end
+--@helper __wisp_s2b
+local function __wisp_s2b(str, d, off)
+  local byte = string.byte
+  for i = 1, #str do d[off + i - 1] = byte(str, i) end
+end
+--@helper __wisp_b2s
+local function __wisp_b2s(b, off, n)
+  -- string.char takes its bytes as arguments: go in slices that fit the C stack.
+  local parts, unpack, char = {}, table.unpack, string.char
+  local i = 0
+  while i < n do
+    local m = n - i
+    if m > 4096 then m = 4096 end
+    parts[#parts + 1] = char(unpack(b, off + i, off + i + m - 1))
+    i = i + m
+  end
+  return table.concat(parts)
+end

@@ -1,0 +1,83 @@
+/**
+ * The byte intrinsics are lowered natively by each backend, and both artifacts
+ * compute the same bytes: an Espruino bundle in the sandbox, a Lua bundle in lua5.3.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { build, REPO_ROOT } from "../../host-tools/compiler/build.ts";
+import { createEspruinoSandbox } from "../../host-tools/emulator/sandbox.ts";
+import { skipUnless } from "../helpers/system-deps.ts";
+import { spawnSync } from "node:child_process";
+
+const SOURCE = `
+/** Exercises every intrinsic; returns a byte string so both VMs can be compared. */
+export function exercise(s: string): string {
+  const b = bytesNew(16);
+  strToBytes(s, b, 2);
+  byteSet(b, 0, strLen(s));
+  byteSet(b, 1, bytesLen(b));
+  bytesCopy(b, 8, b, 2, 4);
+  bytesCopy(b, 3, b, 2, 4);
+  byteSet(b, 12, shr(0x1234, 8));
+  byteSet(b, 13, shl(0x12, 3) & 0xff);
+  byteSet(b, 14, strByte(s, 1));
+  byteSet(b, 15, byteAt(b, 12) | 0x80);
+  return bytesToStr(b, 0, 16);
+}
+`;
+
+let root = "";
+let out = "";
+before(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-intr-"));
+  out = path.join(root, "dist");
+  fs.mkdirSync(path.join(root, "fw/hal"), { recursive: true });
+  fs.copyFileSync(path.join(REPO_ROOT, "firmware/hal/intrinsics.d.ts"), path.join(root, "fw/hal/intrinsics.d.ts"));
+  fs.writeFileSync(path.join(root, "fw/probe.ts"), SOURCE);
+  await build({ firmwareRoot: path.join(root, "fw"), outDir: out, entries: [{ name: "probe", file: "probe.ts", targets: ["espruino", "lua"] }] });
+});
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+/** What the intrinsics mean, computed independently with a Node Buffer. */
+function expected(s: string): string {
+  const b = Buffer.alloc(16);
+  Buffer.from(s, "latin1").copy(b, 2);
+  b[0] = s.length;
+  b[1] = 16;
+  b.copy(b, 8, 2, 6);
+  b.copy(b, 3, 2, 6);
+  b[12] = 0x12;
+  b[13] = (0x12 << 3) & 0xff;
+  b[14] = s.charCodeAt(1);
+  b[15] = b[12] | 0x80;
+  return b.toString("latin1");
+}
+
+test("Espruino backend lowers byte access to Uint8Array indexing, with no call per byte", () => {
+  const js = fs.readFileSync(path.join(out, "espruino/probe.js"), "utf8");
+  for (const name of ["bytesNew", "byteAt", "byteSet", "strLen", "strByte", "shr", "shl", "bytesLen"]) {
+    assert.ok(!new RegExp(`\\b${name}\\(`).test(js), `${name}( left in the bundle`);
+  }
+  assert.match(js, /new Uint8Array\(16\)/);
+  assert.match(js, /charCodeAt\(1\)/);
+});
+
+test("Espruino bundle computes the intrinsics' meaning in the sandbox", () => {
+  const sb = createEspruinoSandbox();
+  sb.run(fs.readFileSync(path.join(out, "espruino/probe.js"), "utf8"));
+  const input = "ab\xffz\x00q";
+  assert.equal(sb.run(`wisp.exercise(${JSON.stringify(input)})`), expected(input));
+});
+
+test("Lua bundle computes the same bytes in a real Lua 5.3 VM", { skip: skipUnless("lua5.3") }, () => {
+  const lua = fs.readFileSync(path.join(out, "lua/probe.lua"), "utf8");
+  assert.ok(!/\bbyteAt\b|\bbyteSet\b/.test(lua), "intrinsic names left in the Lua bundle");
+  const input = "ab\xffz\x00q";
+  const script = `local m = dofile(${JSON.stringify(path.join(out, "lua/probe.lua"))})\nio.write(m.exercise(io.read("a")))`;
+  const r = spawnSync("lua5.3", ["-e", script], { input: Buffer.from(input, "latin1") });
+  assert.equal(r.status, 0, String(r.stderr));
+  assert.equal(r.stdout.toString("latin1"), expected(input));
+});

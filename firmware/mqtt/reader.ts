@@ -1,0 +1,313 @@
+/**
+ * The resumable streaming decoder. A PacketReader owns one RX buffer of fixed
+ * capacity and is fed the byte-string chunks a socket delivers; it frames and
+ * checks one packet at a time and describes it, zero-copy, in a reused Packet.
+ */
+import {
+  ERR_CONNACK,
+  ERR_CONNECT_FLAGS,
+  ERR_HEADER_FLAGS,
+  ERR_NO_FILTERS,
+  ERR_PACKET_ID,
+  ERR_PACKET_TOO_LARGE,
+  ERR_PACKET_TYPE,
+  ERR_PROTOCOL,
+  ERR_QOS,
+  ERR_REMAINING_LENGTH,
+  ERR_SUBACK_CODE,
+  ERR_TRAILING_BYTES,
+  ERR_TRUNCATED,
+  NEED_MORE,
+  PACKET_READY,
+} from "./errors";
+import { Packet, PROTOCOL, typeFlags } from "./packet";
+import { checkStr, KIND_BINARY, KIND_FILTER, KIND_STRING, KIND_TOPIC } from "./topic";
+
+// Body parser state: one packet is parsed at a time, so it lives at module level.
+let B: Bytes; // the RX buffer
+let P = 0; // cursor
+let R = 0; // end of the body
+let E = 0; // first error met (sticky)
+let L = 0; // length of the last field read
+
+function fail(e: number): void {
+  if (E === 0) E = e;
+}
+
+function u8(): number {
+  if (P >= R) {
+    fail(ERR_TRUNCATED);
+    return 0;
+  }
+  P++;
+  return byteAt(B, P - 1);
+}
+
+function u16(): number {
+  const h = u8();
+  return shl(h, 8) | u8();
+}
+
+function id16(): number {
+  const v = u16();
+  if (v === 0) fail(ERR_PACKET_ID);
+  return v;
+}
+
+/** A length-prefixed field checked as `kind`: returns its offset, its length in L (-1 on error). */
+function field(kind: number): number {
+  L = u16();
+  const o = P;
+  if (o + L > R) fail(ERR_TRUNCATED);
+  if (E !== 0) {
+    L = -1;
+    return 0;
+  }
+  P = o + L;
+  const e = checkStr(B, o, L, kind);
+  if (e !== 0) fail(e);
+  return o;
+}
+
+function u16At(b: Bytes, o: number): number {
+  return shl(byteAt(b, o), 8) | byteAt(b, o + 1);
+}
+
+/** Parse the body of packet type t (header already checked) into p; returns E. */
+function parseBody(p: Packet, t: number): number {
+  if (t === 1) {
+    if (u16() !== 4) fail(ERR_PROTOCOL);
+    for (let i = 0; i < 4; i++) if (u8() !== strByte(PROTOCOL, i)) fail(ERR_PROTOCOL);
+    if (u8() !== 4) fail(ERR_PROTOCOL);
+    const f = u8();
+    p.qos = shr(f, 3) & 3;
+    p.retain = (f & 32) !== 0;
+    p.cleanSession = (f & 2) !== 0;
+    if ((f & 1) !== 0 || ((f & 4) === 0 && (f & 56) !== 0) || ((f & 192) === 64)) fail(ERR_CONNECT_FLAGS);
+    if (p.qos === 3) fail(ERR_QOS);
+    p.keepAlive = u16();
+    p.clientIdOff = field(KIND_STRING);
+    p.clientIdLen = L;
+    if ((f & 4) !== 0) {
+      p.topicOff = field(KIND_TOPIC);
+      p.topicLen = L;
+      p.payloadOff = field(KIND_BINARY);
+      p.payloadLen = L;
+    }
+    if ((f & 128) !== 0) {
+      p.usernameOff = field(KIND_STRING);
+      p.usernameLen = L;
+    }
+    if ((f & 64) !== 0) {
+      p.passwordOff = field(KIND_BINARY);
+      p.passwordLen = L;
+    }
+  } else if (t === 2) {
+    const a = u8();
+    const c = u8();
+    p.sessionPresent = a === 1;
+    p.returnCode = c;
+    if (a > 1 || c > 5 || (a === 1 && c !== 0)) fail(ERR_CONNACK);
+  } else if (t === 3) {
+    p.topicOff = field(KIND_TOPIC);
+    p.topicLen = L;
+    if (p.qos > 0) p.id = id16();
+    if (E === 0) {
+      p.payloadOff = P;
+      p.payloadLen = R - P;
+      P = R;
+    }
+  } else if (t < 12) {
+    p.id = id16();
+    p.listOff = P;
+    if (t === 8 || t === 10) {
+      while (P < R && E === 0) {
+        field(KIND_FILTER);
+        if (t === 8 && u8() > 2) fail(ERR_QOS);
+        p.count++;
+      }
+      if (p.count === 0) fail(ERR_NO_FILTERS);
+    } else if (t === 9) {
+      while (P < R) {
+        const c = u8();
+        if (c > 2 && c !== 0x80) fail(ERR_SUBACK_CODE);
+        p.count++;
+      }
+      if (p.count === 0) fail(ERR_TRUNCATED);
+    }
+  }
+  if (P < R) fail(ERR_TRAILING_BYTES);
+  return E;
+}
+
+export class PacketReader {
+  /** The RX buffer: the body of the current packet from offset 0. */
+  rx: Bytes;
+  cap: number;
+  /** NEED_MORE, PACKET_READY or a negative error code, after each feed(). */
+  status = NEED_MORE;
+  /** The last packet (valid when status is PACKET_READY; type/length/topic also on errors). */
+  packet: Packet;
+  /** 0 header byte next, 1 in remaining length, 2 in body, 3 broken framing (fatal). */
+  private st = 0;
+  private hb = 0;
+  private nb = 0;
+  private rem = 0;
+  private got = 0;
+
+  constructor(capacity: number) {
+    this.rx = bytesNew(capacity);
+    this.cap = capacity;
+    this.packet = new Packet();
+  }
+
+  /** Forget any partial packet and a fatal error (for a new connection). */
+  reset(): void {
+    this.st = 0;
+    this.status = NEED_MORE;
+  }
+
+  /**
+   * Consume bytes of `s` from `pos` until one packet is complete, an error is
+   * found, or the chunk ends. Returns the position after the consumed bytes; call
+   * again from there while it is below strLen(s).
+   */
+  feed(s: string, pos: number): number {
+    const n = strLen(s);
+    this.status = NEED_MORE;
+    if (this.st === 3) {
+      this.status = ERR_REMAINING_LENGTH;
+      return n;
+    }
+    while (pos < n) {
+      if (this.st === 2) {
+        let k = this.rem - this.got;
+        if (k > n - pos) k = n - pos;
+        let m = this.cap - this.got;
+        if (m > k) m = k;
+        let g = this.got;
+        const end = pos + m;
+        while (pos < end) {
+          byteSet(this.rx, g, strByte(s, pos));
+          g++;
+          pos++;
+        }
+        pos += k - m;
+        this.got += k;
+        if (this.got === this.rem) return this.done(pos);
+      } else {
+        const c = strByte(s, pos);
+        pos++;
+        if (this.st === 0) {
+          this.hb = c;
+          this.rem = 0;
+          this.nb = 0;
+          this.st = 1;
+        } else {
+          this.rem += shl(c & 127, 7 * this.nb);
+          this.nb++;
+          if ((c & 128) === 0) {
+            if (this.nb > 1 && c === 0) return this.fatal(n);
+            this.st = 2;
+            this.got = 0;
+            if (this.rem === 0) return this.done(pos);
+          } else if (this.nb === 4) {
+            return this.fatal(n);
+          }
+        }
+      }
+    }
+    return pos;
+  }
+
+  private fatal(n: number): number {
+    this.st = 3;
+    this.status = ERR_REMAINING_LENGTH;
+    return n;
+  }
+
+  /** A whole packet has arrived: check it and fill `packet`. */
+  private done(pos: number): number {
+    const p = this.packet;
+    const hb = this.hb;
+    const t = shr(hb, 4);
+    const f = hb & 15;
+    const rem = this.rem;
+    this.st = 0;
+    p.type = t;
+    p.flags = f;
+    p.length = 1 + this.nb + rem;
+    p.id = 0;
+    p.qos = 0;
+    p.retain = false;
+    p.dup = false;
+    p.topicLen = -1;
+    p.payloadLen = -1;
+    p.count = 0;
+    p.clientIdLen = -1;
+    p.usernameLen = -1;
+    p.passwordLen = -1;
+    let e = 0;
+    if (t === 3) {
+      p.qos = shr(f, 1) & 3;
+      p.retain = (f & 1) !== 0;
+      p.dup = (f & 8) !== 0;
+      if (p.qos === 3) e = ERR_QOS;
+      else if (p.dup && p.qos === 0) e = ERR_HEADER_FLAGS;
+    } else if (t === 0 || t === 15) {
+      e = ERR_PACKET_TYPE;
+    } else if (f !== typeFlags(t)) {
+      e = ERR_HEADER_FLAGS;
+    }
+    if (e === 0 && rem > this.cap) {
+      e = ERR_PACKET_TOO_LARGE;
+      if (t === 3 && this.cap >= 2) {
+        const tl = u16At(this.rx, 0);
+        if (tl + 2 <= this.cap) {
+          p.topicOff = 2;
+          p.topicLen = tl;
+        }
+      }
+    }
+    if (e === 0) {
+      B = this.rx;
+      P = 0;
+      R = rem;
+      E = 0;
+      e = parseBody(p, t);
+    }
+    this.status = e === 0 ? PACKET_READY : e;
+    return pos;
+  }
+
+  /**
+   * Offset in rx of filter i of the decoded SUBSCRIBE/UNSUBSCRIBE (i < count), with
+   * its length in packet.itemLen and requested QoS in packet.itemQos. -1 if none.
+   */
+  filterAt(i: number): number {
+    const p = this.packet;
+    if (this.status !== PACKET_READY || i < 0 || i >= p.count || (p.type !== 8 && p.type !== 10)) return -1;
+    const q = p.type === 8 ? 1 : 0;
+    let o = p.listOff;
+    while (true) {
+      const n = u16At(this.rx, o);
+      p.itemLen = n;
+      p.itemQos = q === 1 ? byteAt(this.rx, o + 2 + n) : 0;
+      if (i === 0) return o + 2;
+      o += 2 + n + q;
+      i--;
+    }
+  }
+
+  /** Return code i of the decoded SUBACK (i < count), or -1. */
+  codeAt(i: number): number {
+    const p = this.packet;
+    if (this.status !== PACKET_READY || p.type !== 9 || i < 0 || i >= p.count) return -1;
+    return byteAt(this.rx, p.listOff + i);
+  }
+
+  /** rx[off .. off+len) as a byte string (allocates a string; "" for len <= 0). */
+  str(off: number, len: number): string {
+    return len > 0 ? bytesToStr(this.rx, off, len) : "";
+  }
+}

@@ -183,7 +183,8 @@ export class PacketReader {
       if (this.st === 2) {
         let k = this.rem - this.got;
         if (k > n - pos) k = n - pos;
-        let m = this.cap - this.got;
+        // copy what fits in rx, skip the rest of an oversized packet
+        let m = this.got < this.cap ? this.cap - this.got : 0;
         if (m > k) m = k;
         let g = this.got;
         const end = pos + m;

@@ -284,3 +284,105 @@ export function allVectors(): Vector[] {
   for (const cmd of ["pingreq", "pingresp", "disconnect"]) v.push(vector(cmd, { cmd }));
   return v;
 }
+
+/** A packet as hex: first byte, then the minimal remaining length of `body` (hex), then body. */
+export function frame(first: number, body: string): string {
+  let n = body.length / 2;
+  let out = first.toString(16).padStart(2, "0");
+  do {
+    let d = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) d += 128;
+    out += d.toString(16).padStart(2, "0");
+  } while (n > 0);
+  return out + body;
+}
+
+const s16 = (ascii: string) => (ascii.length / 2).toString(16).padStart(4, "0") + ascii; // hex string with its length
+const a = (t: string) => Buffer.from(t, "latin1").toString("hex");
+const connectBody = (name: string, level: number, flags: number, rest: string) =>
+  s16(a(name)) + level.toString(16).padStart(2, "0") + flags.toString(16).padStart(2, "0") + "003c" + rest;
+const PING = "c000";
+
+/**
+ * Malformed (and borderline valid) inputs with the exact result lines expected.
+ * Every bad packet is followed by a PINGREQ to show the reader resynchronised,
+ * except after a malformed remaining length, which is fatal.
+ * [name, capacity, hex, expected]
+ */
+export const MALFORMED: [string, number, string, string][] = [
+  ["packet type 0", 64, "0000" + PING, "ERR-3 | PINGREQ"],
+  ["packet type 15", 64, "f00100" + PING, "ERR-3 | PINGREQ"],
+  ["PUBREL with flags 0", 64, frame(0x60, "0001") + PING, "ERR-4 | PINGREQ"],
+  ["SUBSCRIBE with flags 0", 64, frame(0x80, "0001" + s16("61") + "00") + PING, "ERR-4 | PINGREQ"],
+  ["UNSUBSCRIBE with flags 3", 64, frame(0xa3, "0001" + s16("61")) + PING, "ERR-4 | PINGREQ"],
+  ["PUBACK with flags 2", 64, frame(0x42, "0001") + PING, "ERR-4 | PINGREQ"],
+  ["PINGREQ with flags 1", 64, "c100" + PING, "ERR-4 | PINGREQ"],
+  ["CONNACK with flags 8", 64, frame(0x28, "0000") + PING, "ERR-4 | PINGREQ"],
+  ["PUBLISH QoS 3", 64, frame(0x36, s16("61") + "0001") + PING, "ERR-14 | PINGREQ"],
+  ["PUBLISH DUP with QoS 0", 64, frame(0x38, s16("61")) + PING, "ERR-4 | PINGREQ"],
+  ["PUBLISH topic runs past the packet", 64, frame(0x30, "000561") + PING, "ERR-5 | PINGREQ"],
+  ["PUBLISH QoS 1 without packet id", 64, frame(0x32, s16("61")) + PING, "ERR-5 | PINGREQ"],
+  ["PUBLISH QoS 1 with packet id 0", 64, frame(0x32, s16("61") + "0000") + PING, "ERR-13 | PINGREQ"],
+  ["PUBLISH empty topic", 64, frame(0x30, "0000") + PING, "ERR-11 | PINGREQ"],
+  ["PUBLISH topic with +", 64, frame(0x30, s16("612f2b")) + PING, "ERR-10 | PINGREQ"],
+  ["PUBLISH topic with #", 64, frame(0x30, s16("23")) + PING, "ERR-10 | PINGREQ"],
+  ["PUBLISH topic with U+0000", 64, frame(0x30, s16("6100")) + PING, "ERR-9 | PINGREQ"],
+  ["UTF-8 overlong C0 80", 64, frame(0x30, s16("c080")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 overlong C1 BF", 64, frame(0x30, s16("c1bf")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 overlong E0 80 80", 64, frame(0x30, s16("e08080")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 overlong F0 8F BF BF", 64, frame(0x30, s16("f08fbfbf")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 surrogate ED A0 80", 64, frame(0x30, s16("eda080")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 above U+10FFFF", 64, frame(0x30, s16("f4908080")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 lead byte F5", 64, frame(0x30, s16("f5808080")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 lone continuation byte", 64, frame(0x30, s16("618062")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 sequence cut by the string end", 64, frame(0x30, s16("61e282")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 bad continuation", 64, frame(0x30, s16("e228a1")) + PING, "ERR-8 | PINGREQ"],
+  ["UTF-8 4-byte, U+FFFF and U+10FFFF are fine", 64, frame(0x30, s16("f09f9880efbfbff48fbfbf")), "PUBLISH q=0 r=0 d=0 id=0 topic=f09f9880efbfbff48fbfbf payload="],
+  ["PUBACK with a trailing byte", 64, frame(0x40, "000100") + PING, "ERR-6 | PINGREQ"],
+  ["PUBACK too short", 64, frame(0x40, "00") + PING, "ERR-5 | PINGREQ"],
+  ["PUBCOMP with packet id 0", 64, frame(0x70, "0000") + PING, "ERR-13 | PINGREQ"],
+  ["UNSUBACK empty", 64, frame(0xb0, "") + PING, "ERR-5 | PINGREQ"],
+  ["CONNACK reserved bit", 64, frame(0x20, "0200") + PING, "ERR-17 | PINGREQ"],
+  ["CONNACK return code 6", 64, frame(0x20, "0006") + PING, "ERR-17 | PINGREQ"],
+  ["CONNACK session present with refusal", 64, frame(0x20, "0105") + PING, "ERR-17 | PINGREQ"],
+  ["CONNACK three bytes", 64, frame(0x20, "000000") + PING, "ERR-6 | PINGREQ"],
+  ["PINGRESP with a body", 64, frame(0xd0, "00") + PING, "ERR-6 | PINGREQ"],
+  ["DISCONNECT with a body", 64, frame(0xe0, "0000") + PING, "ERR-6 | PINGREQ"],
+  ["CONNECT MQIsdp level 3", 64, frame(0x10, connectBody("MQIsdp", 3, 2, s16("61"))) + PING, "ERR-15 | PINGREQ"],
+  ["CONNECT level 5", 64, frame(0x10, connectBody("MQTT", 5, 2, s16("61"))) + PING, "ERR-15 | PINGREQ"],
+  ["CONNECT name mqtt", 64, frame(0x10, connectBody("mqtt", 4, 2, s16("61"))) + PING, "ERR-15 | PINGREQ"],
+  ["CONNECT reserved flag", 64, frame(0x10, connectBody("MQTT", 4, 3, s16("61"))) + PING, "ERR-16 | PINGREQ"],
+  ["CONNECT will QoS without will", 64, frame(0x10, connectBody("MQTT", 4, 0x0a, s16("61"))) + PING, "ERR-16 | PINGREQ"],
+  ["CONNECT will retain without will", 64, frame(0x10, connectBody("MQTT", 4, 0x22, s16("61"))) + PING, "ERR-16 | PINGREQ"],
+  ["CONNECT password without username", 64, frame(0x10, connectBody("MQTT", 4, 0x42, s16("61") + s16("70"))) + PING, "ERR-16 | PINGREQ"],
+  ["CONNECT will QoS 3", 64, frame(0x10, connectBody("MQTT", 4, 0x1e, s16("61") + s16("77") + s16(""))) + PING, "ERR-14 | PINGREQ"],
+  ["CONNECT client id cut short", 64, frame(0x10, connectBody("MQTT", 4, 2, "000561")) + PING, "ERR-5 | PINGREQ"],
+  ["CONNECT username missing", 64, frame(0x10, connectBody("MQTT", 4, 0x82, s16("61"))) + PING, "ERR-5 | PINGREQ"],
+  ["CONNECT will topic with wildcard", 64, frame(0x10, connectBody("MQTT", 4, 0x06, s16("61") + s16("2b") + s16(""))) + PING, "ERR-10 | PINGREQ"],
+  ["SUBSCRIBE without filters", 64, frame(0x82, "0001") + PING, "ERR-19 | PINGREQ"],
+  ["SUBSCRIBE QoS 3", 64, frame(0x82, "0001" + s16("61") + "03") + PING, "ERR-14 | PINGREQ"],
+  ["SUBSCRIBE reserved bits in QoS byte", 64, frame(0x82, "0001" + s16("61") + "41") + PING, "ERR-14 | PINGREQ"],
+  ["SUBSCRIBE QoS byte missing", 64, frame(0x82, "0001" + s16("61")) + PING, "ERR-5 | PINGREQ"],
+  ["SUBSCRIBE packet id 0", 64, frame(0x82, "0000" + s16("61") + "00") + PING, "ERR-13 | PINGREQ"],
+  ["SUBSCRIBE filter a#", 64, frame(0x82, "0001" + s16("6123") + "00") + PING, "ERR-12 | PINGREQ"],
+  ["SUBSCRIBE filter a/#/b", 64, frame(0x82, "0001" + s16("612f232f62") + "00") + PING, "ERR-12 | PINGREQ"],
+  ["SUBSCRIBE filter +a", 64, frame(0x82, "0001" + s16("2b61") + "00") + PING, "ERR-12 | PINGREQ"],
+  ["SUBSCRIBE filter a/b+", 64, frame(0x82, "0001" + s16("612f622b") + "00") + PING, "ERR-12 | PINGREQ"],
+  ["SUBSCRIBE empty filter", 64, frame(0x82, "0001" + s16("") + "00") + PING, "ERR-11 | PINGREQ"],
+  ["SUBSCRIBE second filter bad", 64, frame(0x82, "0001" + s16("61") + "01" + s16("2323") + "00") + PING, "ERR-12 | PINGREQ"],
+  ["UNSUBSCRIBE without filters", 64, frame(0xa2, "0001") + PING, "ERR-19 | PINGREQ"],
+  ["UNSUBSCRIBE filter cut short", 64, frame(0xa2, "0001" + "0003" + "61") + PING, "ERR-5 | PINGREQ"],
+  ["SUBACK code 3", 64, frame(0x90, "000100" + "03") + PING, "ERR-18 | PINGREQ"],
+  ["SUBACK code 0x81", 64, frame(0x90, "0001" + "81") + PING, "ERR-18 | PINGREQ"],
+  ["SUBACK without codes", 64, frame(0x90, "0001") + PING, "ERR-5 | PINGREQ"],
+  ["remaining length of 5 bytes (fatal)", 64, "30ffffffff01" + PING, "ERR-2"],
+  ["remaining length non-minimal 80 00 (fatal)", 64, "c08000" + PING, "ERR-2"],
+  ["remaining length non-minimal 3 bytes (fatal)", 64, "30ff8000" + PING, "ERR-2"],
+  ["remaining length 268435455 is framed, then too large", 8, "c0ffffff7f", ""],
+  ["PUBLISH larger than RX, topic fits", 8, frame(0x32, s16("6162") + "0007" + "00".repeat(20)) + PING, "ERR-20 size=28 type=3 topic=6162 | PINGREQ"],
+  ["PUBLISH larger than RX, topic does not fit", 4, frame(0x30, s16("616263") + "11") + PING, "ERR-20 size=8 type=3 topic=- | PINGREQ"],
+  ["SUBSCRIBE larger than RX", 4, frame(0x82, "0001" + s16("6162") + "00") + PING, "ERR-20 size=9 type=8 topic=- | PINGREQ"],
+  ["packet exactly the RX size", 5, frame(0x30, s16("616263")) + PING, "PUBLISH q=0 r=0 d=0 id=0 topic=616263 payload= | PINGREQ"],
+  ["RX capacity 0 still frames", 0, frame(0x40, "0001") + PING, "ERR-20 size=4 type=4 topic=- | PINGREQ"],
+];

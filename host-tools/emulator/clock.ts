@@ -123,8 +123,8 @@ export class VirtualClock implements Clock {
 
   constructor(opts: VirtualClockOptions = {}) {
     this.t = opts.epochMs ?? DEFAULT_VIRTUAL_EPOCH;
-    this.quietMs = opts.quietMs ?? 4;
-    this.replyGraceMs = opts.replyGraceMs ?? 25;
+    this.quietMs = opts.quietMs ?? 2;
+    this.replyGraceMs = opts.replyGraceMs ?? 10;
   }
 
   now(): number {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { loadEspruinoCodec, runLuaFile } from "../helpers/artifacts.ts";
 import { skipUnless } from "../helpers/system-deps.ts";
-import { allVectors, expectedLine, hex, MALFORMED, mqttParse, runCommand, unhex, type Vector } from "./harness.ts";
+import { allVectors, ENCODE_ERRORS, expectedLine, hex, MALFORMED, mqttParse, runCommand, unhex, type Vector } from "./harness.ts";
 import { loadSourceCodec } from "./source-shim.ts";
 
 const vectors: Vector[] = allVectors();
@@ -26,6 +26,10 @@ function checkAll(name: string, run: (lines: string[]) => string[]): void {
     test("decodes every mqtt-packet vector into the same fields", () => {
       const out = run(vectors.map((v) => v.decode));
       vectors.forEach((v, i) => assert.equal(out[i], v.expect, v.name));
+    });
+    test("rejects bad encoder arguments with the named error", () => {
+      const out = run(ENCODE_ERRORS.map(([, c]) => c));
+      ENCODE_ERRORS.forEach(([name, , e], i) => assert.equal(out[i], e, name));
     });
     test("reports each malformed input with its named error and resynchronises, in any chunking", () => {
       const out = run(malformedCommands);
@@ -48,7 +52,7 @@ describe("Lua bundle (lua5.3)", { skip: skipUnless("lua5.3") }, () => {
   // One Lua process for every vector.
   let out: string[] = [];
   before(() => {
-    const lines = [...vectors.map((v) => v.encode), ...vectors.map((v) => v.decode), ...malformedCommands];
+    const lines = [...vectors.map((v) => v.encode), ...vectors.map((v) => v.decode), ...malformedCommands, ...ENCODE_ERRORS.map(([, c]) => c)];
     out = runLuaFile("test/codec/driver.lua", lines.join("\n") + "\n").split("\n");
   });
   const n = vectors.length;
@@ -60,6 +64,10 @@ describe("Lua bundle (lua5.3)", { skip: skipUnless("lua5.3") }, () => {
   });
   test("reports each malformed input with its named error and resynchronises, in any chunking", () => {
     malformedCommands.forEach((c, i) => assert.equal(out[2 * n + i], malformedExpected[i], c.slice(0, 80)));
+  });
+  test("rejects bad encoder arguments with the named error", () => {
+    const m = 2 * n + malformedCommands.length;
+    ENCODE_ERRORS.forEach(([name, , e], i) => assert.equal(out[m + i], e, name));
   });
 });
 

@@ -1,0 +1,74 @@
+/**
+ * Client results and events. Like the codec's (errors.ts), errors are negative
+ * numbers, so publish() and friends return an id, a status or an error in one
+ * number without allocating. `clientErrorName` covers these and the codec's.
+ */
+import { errorName } from "./errors";
+
+/** publish(): the message waits in the offline queue (sent, in order, after reconnect). */
+export const QUEUED = 65536;
+/** subscribe()/unsubscribe(): not connected; the request goes out on the next connect. */
+export const DEFERRED = 0;
+
+export const ERR_INFLIGHT_FULL = -30; // every in-flight slot holds an unacknowledged message
+export const ERR_NOT_CONNECTED = -31; // not connected and no offline queue
+export const ERR_SUBS_FULL = -32; // the subscription table is full
+export const ERR_NO_ID = -33; // no free packet identifier
+export const ERR_CONNACK_PROTOCOL = -41; // CONNACK 1
+export const ERR_CONNACK_IDENTIFIER = -42; // CONNACK 2
+export const ERR_CONNACK_SERVER = -43; // CONNACK 3
+export const ERR_CONNACK_CREDENTIALS = -44; // CONNACK 4
+export const ERR_CONNACK_AUTH = -45; // CONNACK 5
+export const ERR_DEAD_LINK = -50; // no PINGRESP (nor any packet) within the keep-alive bound
+export const ERR_CONNECT_TIMEOUT = -51; // no CONNACK in time
+export const ERR_TAKEOVER = -52; // closed right after connecting, repeatedly: another client uses this id
+export const ERR_QOS2_FULL = -53; // too many incoming QoS 2 messages awaiting PUBREL
+export const ERR_SESSION_DATA = -54; // saved session state unreadable (ignored)
+export const ERR_UNEXPECTED = -55; // a packet the broker must not send (or CONNACK out of turn)
+export const ERR_QUEUE_DROP = -56; // offline queue full: the oldest message was dropped
+export const ERR_CLOSED = -57; // the connection was closed by the peer or the network
+export const ERR_NO_LINK = -58; // the transport could not be opened
+
+const NAMES = [
+  "in-flight full",
+  "not connected",
+  "subscription table full",
+  "no free packet identifier",
+  "",
+  "",
+  "",
+  "",
+  "",
+  "",
+  "",
+  "unacceptable protocol version",
+  "identifier rejected",
+  "server unavailable",
+  "bad user name or password",
+  "not authorized",
+  "",
+  "",
+  "",
+  "",
+  "no answer to PINGREQ: link dead",
+  "no CONNACK in time",
+  "session taken over by another client with the same client id",
+  "too many incoming QoS 2 messages awaiting PUBREL",
+  "saved session unreadable",
+  "unexpected packet from broker",
+  "offline queue full: oldest message dropped",
+  "connection closed",
+  "cannot open connection",
+];
+
+/** The error for CONNACK return code rc (1..5). */
+export function connackError(rc: number): number {
+  return -40 - rc;
+}
+
+/** A readable name for any client or codec result code. */
+export function clientErrorName(code: number): string {
+  const i = -30 - code;
+  if (i >= 0 && i < NAMES.length && NAMES[i] !== "") return NAMES[i];
+  return errorName(code);
+}

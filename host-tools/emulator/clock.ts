@@ -50,11 +50,16 @@ export class RealClock implements Clock {
   }
   schedule(fn: TimerFn, delayMs: number): number {
     const id = this.nextId++;
-    const h = setTimeout(() => {
-      this.handles.delete(id);
-      fn();
-    }, Math.max(0, delayMs));
-    this.handles.set(id, h);
+    const at = Date.now() + Math.max(0, delayMs);
+    const arm = () => {
+      const h = setTimeout(() => {
+        if (Date.now() < at) return arm(); // longer than setTimeout's 24.8-day limit
+        this.handles.delete(id);
+        fn();
+      }, Math.min(0x7fffffff, Math.max(0, at - Date.now())));
+      this.handles.set(id, h);
+    };
+    arm();
     return id;
   }
   cancel(id: number): void {
@@ -71,11 +76,14 @@ export class RealClock implements Clock {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(h);
+        if (h) clearTimeout(h);
         this.waiters.delete(done);
         resolve();
       };
-      const h = setTimeout(done, Math.max(0, atMs - Date.now()));
+      // setTimeout holds at most 2^31-1 ms; longer waits re-arm
+      const arm = (): NodeJS.Timeout | undefined =>
+        Number.isFinite(atMs) ? setTimeout(() => (Date.now() >= atMs ? done() : (h = arm())), Math.min(0x7fffffff, Math.max(0, atMs - Date.now()))) : undefined;
+      let h = arm();
       this.waiters.add(done);
     });
   }

@@ -382,6 +382,7 @@ export class EmulatedBoard extends EventEmitter {
       alive,
       realm,
       log: (e: SocketEvent) => this.log({ ...e, t: this.clock.now() }),
+      onTx: (socketId: number, bytes: string) => this.emit("tx", { run: run.id, socket: socketId, bytes }),
     };
     const makers: Record<string, () => unknown> = {
       net: () => makeNetModule(netDeps, run.sockets, false),

@@ -37,6 +37,8 @@ export interface NetDeps {
   alive: () => boolean;
   realm: <T>(v: T) => T;
   log: (e: SocketEvent) => void;
+  /** Every byte string the board sends, by socket id (for host-side sniffers). */
+  onTx?: (socketId: number, bytes: string) => void;
 }
 
 interface Open {
@@ -115,6 +117,7 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
           const done = clock.beginIo();
           meter.transmit(s.length);
           clock.noteActivity(channel, true);
+          deps.onTx?.(id, s);
           node.write(Buffer.from(s, "latin1"), () => {
             done();
             if (typeof wcb === "function" && alive()) invoke(wcb, []);

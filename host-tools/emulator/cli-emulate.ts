@@ -1,0 +1,359 @@
+/**
+ * `wisp emulate`: boot the built app on an emulated board, connected to a broker.
+ *
+ * Without --broker (and without device.broker.url in the config) an embedded
+ * aedes starts on a free loopback port. An MQTT.js client subscribes to what the
+ * board publishes and prints it. Output is a readable live log and a summary, or
+ * with --json the same events as one JSON object per line.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import mqtt from "mqtt";
+import { startAedes, type EmbeddedBroker } from "./broker.ts";
+import { DEFAULT_BOARDS_DIR, listBoards } from "./board.ts";
+import { EmulatedBoard, type BoardEvent, type DeviceSettingsJson } from "./emulator.ts";
+import { MqttSniffer, topicMatches } from "./sniffer.ts";
+import { attachSerialRepl, openPtyPair, type PtyPair } from "./pty.ts";
+
+export const EMULATE_USAGE = `usage: wisp emulate [options]
+
+  --board B            board id from boards/ or a board JSON path (default: config "board", else esp32-devkitc)
+  --config FILE        device config (default: flash.config.json if present)
+  --app FILE           Espruino artifact to flash as .bootcde (default: dist/espruino/app.js)
+  --broker URL         mqtt://host:port of a broker (default: config device.broker.url, else embedded aedes)
+  --virtual-time       virtual clock: idle time jumps ahead (a day runs in seconds)
+  --duration D         stop after D of board time: 90s, 10m, 24h, 7d (default: until Ctrl-C; 24h with --virtual-time)
+  --serial             expose the board console on a pseudo-terminal (socat), print its path
+  --json               one JSON object per line instead of the readable log
+  --storage-dir DIR    where the board's flash lives (default .wisp/boards)
+  --erase              start with empty flash
+  --seed N             seed for RSSI noise, drop-outs, Math.random (default 1)
+  --status-every D     status line (battery, energy) every D of board time (default 1h virtual, 60s real)
+  -h, --help           this text
+`;
+
+export interface EmulateIo {
+  /** One output line (no trailing newline). Default: console.log. */
+  out?: (line: string) => void;
+  /** Resolves to stop the run early (default: SIGINT). */
+  stop?: Promise<void>;
+}
+
+export function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s.trim());
+  if (!m) throw new Error(`bad duration "${s}" (use e.g. 500ms, 90s, 10m, 24h, 7d)`);
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "s") as "ms"];
+  return Number(m[1]) * mult;
+}
+
+interface Args {
+  board?: string;
+  config?: string;
+  app?: string;
+  broker?: string;
+  virtual: boolean;
+  duration?: number;
+  serial: boolean;
+  json: boolean;
+  storageDir?: string;
+  erase: boolean;
+  seed: number;
+  statusEvery?: number;
+  help: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { virtual: false, serial: false, json: false, erase: false, seed: 1, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new Error(`${k} needs a value`);
+      return v;
+    };
+    switch (k) {
+      case "--board": a.board = val(); break;
+      case "--config": a.config = val(); break;
+      case "--app": a.app = val(); break;
+      case "--broker": a.broker = val(); break;
+      case "--virtual-time": a.virtual = true; break;
+      case "--duration": a.duration = parseDuration(val()); break;
+      case "--serial": a.serial = true; break;
+      case "--json": a.json = true; break;
+      case "--storage-dir": a.storageDir = val(); break;
+      case "--erase": a.erase = true; break;
+      case "--seed": a.seed = Number(val()); if (!Number.isInteger(a.seed)) throw new Error("--seed needs an integer"); break;
+      case "--status-every": a.statusEvery = parseDuration(val()); break;
+      case "-h": case "--help": a.help = true; break;
+      default: throw new Error(`unknown option ${k}`);
+    }
+  }
+  return a;
+}
+
+export function parseBrokerUrl(url: string): { scheme: string; host: string; port: number } {
+  const m = /^(mqtts?|wss?|tcp|tls):\/\/([^:/]+)(?::(\d+))?\/?/.exec(url);
+  if (!m) throw new Error(`bad broker URL "${url}" (expected mqtt://host:port, mqtts://, ws:// or wss://)`);
+  const scheme = m[1] === "tcp" ? "mqtt" : m[1] === "tls" ? "mqtts" : m[1];
+  const def = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 }[scheme as "mqtt"];
+  return { scheme, host: m[2], port: m[3] ? Number(m[3]) : def };
+}
+
+type Json = Record<string, any>;
+
+/** Device settings (Storage wisp.json) from flash.config.json and flags. */
+export function settingsFromConfig(cfg: Json, broker: { scheme: string; host: string; port: number }): Partial<DeviceSettingsJson> {
+  const dev = cfg.device ?? {};
+  const s: Partial<DeviceSettingsJson> = {
+    brokerHost: broker.host,
+    brokerPort: broker.port,
+    brokerScheme: broker.scheme,
+  };
+  if (dev.clientId) s.clientId = dev.clientId;
+  if (dev.topicPrefix) s.topicPrefix = dev.topicPrefix;
+  if (dev.wifi?.ssid) s.wifiSsid = dev.wifi.ssid;
+  s.wifiPassword = process.env.WISP_WIFI_PASSWORD ?? "";
+  s.username = dev.broker?.username ?? null;
+  s.password = process.env.WISP_MQTT_PASSWORD ?? dev.broker?.password ?? null;
+  if (cfg.telemetry?.intervalSeconds) s.intervalSeconds = cfg.telemetry.intervalSeconds;
+  if (cfg.telemetry?.qos !== undefined) s.qos = cfg.telemetry.qos;
+  if (cfg.mqtt?.keepAliveSeconds !== undefined) s.keepAliveSeconds = cfg.mqtt.keepAliveSeconds;
+  if (cfg.mqtt?.cleanSession !== undefined) s.cleanSession = cfg.mqtt.cleanSession;
+  return s;
+}
+
+function clockText(ms: number): string {
+  const neg = ms < 0;
+  ms = Math.abs(ms);
+  const d = Math.floor(ms / 86_400_000);
+  const h = Math.floor((ms % 86_400_000) / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = ((ms % 60_000) / 1000).toFixed(3).padStart(6, "0");
+  return `${neg ? "-" : ""}${d > 0 ? d + "d " : ""}${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${s}`;
+}
+
+export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<number> {
+  const out = io.out ?? ((l: string) => console.log(l));
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    out(`wisp emulate: ${(e as Error).message}\n\n${EMULATE_USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    out(EMULATE_USAGE);
+    return 0;
+  }
+
+  let cfg: Json = {};
+  const cfgFile = args.config ?? (fs.existsSync("flash.config.json") ? "flash.config.json" : undefined);
+  if (cfgFile) {
+    try {
+      cfg = JSON.parse(fs.readFileSync(cfgFile, "utf8"));
+    } catch (e) {
+      out(`wisp emulate: cannot read config ${cfgFile}: ${(e as Error).message}`);
+      return 2;
+    }
+  }
+  const boardId = args.board ?? cfg.board ?? "esp32-devkitc";
+  const app = args.app ?? path.join("dist", "espruino", "app.js");
+  if (!fs.existsSync(app)) {
+    out(`wisp emulate: ${app} is missing: run \`npm run build\` first, or pass --app FILE`);
+    return 2;
+  }
+  const duration = args.duration ?? (args.virtual ? 86_400_000 : Infinity);
+  const statusEvery = args.statusEvery ?? (args.virtual ? 3_600_000 : 60_000);
+
+  let embedded: EmbeddedBroker | null = null;
+  let brokerUrl = args.broker ?? (cfg.device?.broker?.url || "");
+  if (!brokerUrl) {
+    embedded = await startAedes();
+    brokerUrl = embedded.url;
+  }
+  let broker: ReturnType<typeof parseBrokerUrl>;
+  try {
+    broker = parseBrokerUrl(brokerUrl);
+  } catch (e) {
+    await embedded?.close();
+    out(`wisp emulate: ${(e as Error).message}`);
+    return 2;
+  }
+
+  const t0Real = Date.now();
+  const emit = (obj: Json, text: string) => out(args.json ? JSON.stringify(obj) : text);
+  let board: EmulatedBoard;
+  try {
+    board = new EmulatedBoard({
+      board: boardId.endsWith(".json") ? boardId : boardId,
+      app,
+      storageDir: args.storageDir,
+      eraseStorage: args.erase,
+      clock: args.virtual ? "virtual" : "real",
+      seed: args.seed,
+      settings: settingsFromConfig(cfg, broker),
+      boot: false,
+    });
+  } catch (e) {
+    await embedded?.close();
+    const known = fs.existsSync(DEFAULT_BOARDS_DIR) ? ` (boards: ${listBoards().join(", ")})` : "";
+    out(`wisp emulate: ${(e as Error).message}${known}`);
+    return 2;
+  }
+  const start = board.clock.now();
+  const rel = () => board.clock.now() - start;
+  const stamp = () => `[${clockText(rel())}]`;
+
+  // The independent observer: MQTT.js on the same broker.
+  const observerTopic = embedded ? "#" : `${settingsFromConfig(cfg, broker).topicPrefix ?? "wisp"}/#`;
+  let messages = 0;
+  let observer: mqtt.MqttClient | null = null;
+  // Under the virtual clock, hold time still while a PUBLISH the board sent is on
+  // its way to the observer (at most 2 s real, in case the broker drops it).
+  const inTransit: (() => void)[] = [];
+  const sniffers = new Map<string, MqttSniffer>();
+  board.on("tx", (tx: { run: number; socket: number; bytes: string }) => {
+    if (!observer) return;
+    const key = `${tx.run}/${tx.socket}`;
+    let sn = sniffers.get(key);
+    if (!sn) sniffers.set(key, (sn = new MqttSniffer()));
+    for (const p of sn.feed(tx.bytes)) {
+      if (p.type !== 3 || p.topic === undefined || !topicMatches(observerTopic, p.topic)) continue;
+      const release = board.clock.beginIo();
+      const guard = setTimeout(() => {
+        const i = inTransit.indexOf(done);
+        if (i >= 0) inTransit.splice(i, 1);
+        release();
+      }, 2000);
+      const done = () => {
+        clearTimeout(guard);
+        release();
+      };
+      inTransit.push(done);
+    }
+  });
+  if (broker.scheme === "mqtt" || broker.scheme === "mqtts" || broker.scheme === "ws" || broker.scheme === "wss") {
+    try {
+      observer = await mqtt.connectAsync(brokerUrl.replace(/^tcp:/, "mqtt:").replace(/^tls:/, "mqtts:"), { clientId: `wisp-emulate-observer-${process.pid}`, reconnectPeriod: 0, connectTimeout: 5000 });
+      observer.on("message", (topic, payload, packet) => {
+        messages++;
+        inTransit.shift()?.();
+        const text = payload.toString("utf8");
+        emit(
+          { type: "publish", t: rel(), topic, payload: text, qos: packet.qos, retain: packet.retain, bytes: payload.length },
+          `${stamp()} publish ${topic} ${text.length > 200 ? text.slice(0, 200) + "..." : text} (qos ${packet.qos}${packet.retain ? ", retained" : ""}, ${payload.length} B)`,
+        );
+      });
+      await observer.subscribeAsync(observerTopic, { qos: 1 });
+    } catch (e) {
+      emit({ type: "warning", t: rel(), message: `observer could not connect: ${(e as Error).message}` }, `${stamp()} warning: observer could not connect to ${brokerUrl}: ${(e as Error).message}`);
+      observer = null;
+    }
+  }
+  emit(
+    { type: "start", board: board.config.id, app, broker: brokerUrl, embedded: !!embedded, clock: board.clock.kind, durationMs: Number.isFinite(duration) ? duration : null },
+    `wisp emulate: ${board.config.name}\n  app ${app}\n  broker ${brokerUrl}${embedded ? " (embedded aedes)" : ""}\n  clock ${board.clock.kind}${Number.isFinite(duration) ? `, duration ${clockText(duration)}` : ", until Ctrl-C"}`,
+  );
+
+  const describe = (e: BoardEvent): string => {
+    switch (e.type) {
+      case "boot": return `boot #${e.boot} (${e.cause})${e.file ? ` running ${e.file}` : ", no .bootcde in Storage"}`;
+      case "console": return `console: ${e.text}`;
+      case "wifi": return `wifi ${e.state}${e.state === "connected" ? ` (rssi ${e.rssi} dBm)` : ""}${e.reason && e.state !== "connected" ? ` (${e.reason})` : ""}`;
+      case "socket": return `socket #${e.id} ${e.event} ${e.tls ? "tls" : "tcp"} ${e.host}:${e.port}${e.message ? `: ${e.message}` : ""}`;
+      case "sleep": return `deep sleep for ${(e.ms / 1000).toFixed(1)} s`;
+      case "wake": return "wake (timer)";
+      case "error": return `error: ${e.message}`;
+      case "stop": return "stopped";
+    }
+  };
+  board.on("event", (e: BoardEvent) => {
+    if (e.type === "stop") return;
+    emit({ ...e, t: e.t - start }, `${stamp()} ${describe(e)}`);
+  });
+
+  const status = () => {
+    const r = board.energy();
+    const bat = board.battery;
+    emit(
+      { type: "status", t: rel(), batteryVolts: bat?.volts() ?? null, batteryPercent: bat?.percent() ?? null, mAh: r.mAh, avgMa: r.avgMa, memory: board.memory().usage },
+      `${stamp()} status: ${bat ? `battery ${bat.volts().toFixed(3)} V ${bat.percent().toFixed(1)}% | ` : ""}energy ${r.mAh.toFixed(3)} mAh, avg ${r.avgMa.toFixed(2)} mA | memory ${board.memory().usage} blocks`,
+    );
+  };
+  let statusTimer = 0;
+  const armStatus = () => {
+    statusTimer = board.clock.schedule(() => {
+      status();
+      armStatus();
+    }, statusEvery);
+  };
+  armStatus();
+
+  let pty: PtyPair | null = null;
+  let serial: { close(): void } | null = null;
+  if (args.serial) {
+    try {
+      pty = await openPtyPair();
+      serial = attachSerialRepl(board, pty.boardPath);
+      emit({ type: "serial", path: pty.hostPath }, `serial console on ${pty.hostPath} (e.g. screen ${pty.hostPath} 115200)`);
+    } catch (e) {
+      emit({ type: "warning", message: (e as Error).message }, `warning: --serial: ${(e as Error).message}`);
+    }
+  }
+
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    board.clock.stop();
+  };
+  if (!io.stop) process.once("SIGINT", onSigint);
+  else void io.stop.then(onSigint);
+
+  board.boot("power-on");
+  await board.clock.runUntil(start + duration);
+
+  board.clock.cancel(statusTimer);
+  for (const d of inTransit.splice(0)) d();
+  const report = board.energy();
+  const boots = board.bootCount;
+  board.stop();
+  process.off("SIGINT", onSigint);
+  serial?.close();
+  await pty?.close();
+  await new Promise((r) => setTimeout(r, 50)); // let the last publishes reach the observer
+  await observer?.endAsync().catch(() => {});
+  await embedded?.close();
+
+  const days = report.daysOnBattery;
+  const summary = {
+    type: "summary",
+    board: board.config.id,
+    clock: board.clock.kind,
+    boardTimeMs: report.elapsedMs,
+    realTimeMs: Date.now() - t0Real,
+    interrupted,
+    boots,
+    messages,
+    bytesTx: report.bytesTx,
+    bytesRx: report.bytesRx,
+    mAh: report.mAh,
+    avgMa: report.avgMa,
+    mAhPerDay: report.mAhPerDay,
+    batteryMah: board.config.battery?.capacityMah ?? null,
+    daysOnBattery: days,
+    timeMs: report.timeMs,
+  };
+  const pct = (ms: number) => (report.elapsedMs > 0 ? ((ms / report.elapsedMs) * 100).toFixed(2) : "0.00");
+  emit(
+    summary,
+    [
+      `summary (${interrupted ? "interrupted" : "done"}):`,
+      `  board time ${clockText(report.elapsedMs)} in ${((Date.now() - t0Real) / 1000).toFixed(1)} s real`,
+      `  boots ${boots}, messages seen ${messages}, bytes sent ${report.bytesTx}, received ${report.bytesRx}`,
+      `  energy ${report.mAh.toFixed(3)} mAh, average ${report.avgMa.toFixed(3)} mA, ${report.mAhPerDay.toFixed(2)} mAh/day`,
+      `  battery ${board.config.battery ? `${board.config.battery.capacityMah} mAh: ${days === null ? "n/a" : days.toFixed(1) + " days"}` : "none on this board"}`,
+      `  time per state: ${Object.entries(report.timeMs).map(([k, v]) => `${k} ${pct(v)}%`).join(", ")}`,
+    ].join("\n"),
+  );
+  return 0;
+}

@@ -149,7 +149,9 @@ export class EmulatedBoard extends EventEmitter {
       if (this.sleeping) return;
       this.meter.setBase(this.baseState());
       this.log({ type: "wifi", t: this.clock.now(), state: c.state, rssi: this.wifi.rssi(), reason: c.reason });
-      if (c.state !== "connected") this.run?.sockets.closeAll("Wi-Fi " + (c.reason ?? "down"));
+      // sockets notice the lost link after the Wi-Fi 'disconnected' event, as on the board
+      const run = this.run;
+      if (c.state !== "connected" && run) this.clock.schedule(() => run.sockets.closeAll("Wi-Fi " + (c.reason ?? "down")), 0);
     });
     const code = opts.appCode ?? (opts.app ? readApp(opts.app) : undefined);
     if (code !== undefined) this.flash(code);

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import mqtt from "mqtt";
+import { startAedes } from "../../host-tools/emulator/broker.ts";
+import { EmulatedBoard, startBoard, WAKE_TIMER, WAKE_UNDEFINED } from "../../host-tools/emulator/emulator.ts";
+import { TELEMETRY_APP, tmpDir, withTimeout } from "./fixtures/util.ts";
+
+test("deep sleep: RAM is lost, Storage survives, the wake cause is reported", { timeout: 60_000 }, async () => {
+  const broker = await startAedes();
+  const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+  const payloads: any[] = [];
+  client.on("message", (_t, p) => payloads.push(JSON.parse(p.toString())));
+  await client.subscribeAsync("#");
+  const dir = tmpDir();
+  const board = startBoard({
+    board: "esp32-lipo-sensor",
+    app: TELEMETRY_APP,
+    storageDir: dir,
+    clock: "virtual",
+    settings: { brokerPort: broker.port, clientId: "sleepy", intervalSeconds: 600, mode: "sleep" },
+  });
+  try {
+    await withTimeout(board.runUntil(() => board.bootCount >= 4, 3 * 3_600_000, "four boots"), 30_000, "deep sleep cycles");
+    await withTimeout(
+      (async () => {
+        while (payloads.length < 3) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5000,
+      "three payloads",
+    );
+    const boots = board.events.filter((e) => e.type === "console" && e.text.startsWith("boot ")).map((e) => (e as { text: string }).text);
+    assert.deepEqual(boots.slice(0, 4), [
+      `boot 1 wake ${WAKE_UNDEFINED} ram fresh`, // power-on
+      `boot 2 wake ${WAKE_TIMER} ram fresh`, // woken by the deep-sleep timer, RAM gone
+      `boot 3 wake ${WAKE_TIMER} ram fresh`,
+      `boot 4 wake ${WAKE_TIMER} ram fresh`,
+    ]);
+    // the boot counter and the message counter live in Storage: they kept counting
+    assert.deepEqual(payloads.slice(0, 3).map((p) => [p.boot, p.n]), [[1, 1], [2, 2], [3, 3]]);
+    const sleeps = board.events.filter((e) => e.type === "sleep");
+    assert.ok(sleeps.length >= 3);
+    assert.ok(sleeps.every((e) => (e as { ms: number }).ms === 600_000));
+    const r = board.energy();
+    assert.ok(r.timeMs.deepSleep >= 3 * 600_000, "deep sleep time is metered");
+    // the flash file is on disk and a new emulator instance sees it
+    const file = path.join(dir, "esp32-lipo-sensor.storage.json");
+    assert.ok(fs.existsSync(file));
+    board.stop();
+    const again = new EmulatedBoard({ board: "esp32-lipo-sensor", storageDir: dir, clock: "virtual", boot: false });
+    const state = JSON.parse(again.storage.get("state.json")!);
+    assert.ok(state.boots >= 4);
+    again.stop();
+  } finally {
+    board.stop();
+    await client.endAsync();
+    await broker.close();
+  }
+});
+
+test("deepSleep ends the program run at once: code after it, timers and sockets are gone", { timeout: 10_000 }, async () => {
+  const board = startBoard({
+    storageFile: null,
+    clock: "virtual",
+    appCode: `
+      var S = require("Storage");
+      if (ESP32.getWakeupCause() === 0) {
+        setTimeout(function () { S.write("late", "timer ran"); }, 2000);
+        S.write("before", "yes");
+        ESP32.deepSleep(5000000);
+        S.write("after", "should not happen");
+      } else {
+        S.write("woke", String(ESP32.getWakeupCause()));
+      }`,
+  });
+  await board.runFor(10_000);
+  assert.equal(board.storage.get("before"), "yes");
+  assert.equal(board.storage.get("after"), undefined);
+  assert.equal(board.storage.get("late"), undefined, "timers of the slept run never fire");
+  assert.equal(board.storage.get("woke"), String(WAKE_TIMER));
+  const boot2 = board.events.find((e) => e.type === "boot" && e.boot === 2)!;
+  assert.equal(boot2.t - board.startedAt, 5000, "woke after exactly the sleep time");
+  board.stop();
+});

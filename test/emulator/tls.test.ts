@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import tls from "node:tls";
+import { startBoard } from "../../host-tools/emulator/emulator.ts";
+import { hasCommand } from "../helpers/system-deps.ts";
+import { tmpDir, withTimeout } from "./fixtures/util.ts";
+
+const noOpenssl = hasCommand("openssl") ? false : "openssl is not installed (needed to make a throw-away certificate)";
+if (noOpenssl) console.log(`# skip: ${noOpenssl}`);
+
+test("require('tls') connects over real TLS, verifies with the given CA, carries byte strings", { timeout: 30_000, skip: noOpenssl }, async () => {
+  const dir = tmpDir();
+  const key = path.join(dir, "key.pem");
+  const cert = path.join(dir, "cert.pem");
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const server = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (s) => s.pipe(s));
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
+  const port = (server.address() as { port: number }).port;
+  const ca = JSON.stringify(fs.readFileSync(cert, "utf8"));
+  const board = startBoard({
+    storageFile: null,
+    clock: "virtual",
+    appCode: `
+      var got = "", log = [];
+      require("Wifi").connect("ap", {}, function () {
+        var s = require("tls").connect({host: "localhost", port: ${port}, ca: ${ca}}, function () {
+          log.push("secure");
+          s.write("\\x00\\x01\\xfe\\xff");
+        });
+        s.on("data", function (d) { got += d; if (got.length === 4) s.end(); });
+        s.on("error", function (e) { log.push("error " + e.message); });
+        s.on("close", function () { log.push("close"); });
+      });`,
+  });
+  try {
+    await withTimeout(board.runUntil(() => (board.evaluate("log") as string[]).includes("close"), 20_000, "tls round trip"), 20_000, "tls");
+    assert.equal(JSON.stringify(board.evaluate("log")), '["secure","close"]');
+    assert.equal(board.evaluate("got"), "\x00\x01\xfe\xff");
+    assert.ok(board.events.some((e) => e.type === "socket" && e.event === "connect" && e.tls));
+  } finally {
+    board.stop();
+    server.close();
+  }
+});

@@ -98,8 +98,11 @@ interface Run {
   sockets: SocketSet;
   timers: Map<number, { clockId: number; interval: boolean; delay: number; arm: () => void }>;
   nextTimer: number;
-  baseline: Set<unknown>;
+  /** Built-ins and platform objects, excluded from process.memory() (computed on first use). */
+  baseline: Set<unknown> | null;
   baselineNames: Set<string>;
+  realmGlobal: object;
+  realmNames: string[];
   realmJSON: JSON;
   pending: null | { kind: "reset"; clearFlash: boolean } | { kind: "load"; file: string | null } | { kind: "reboot" };
   echo: boolean;
@@ -246,6 +249,20 @@ export class EmulatedBoard extends EventEmitter {
         usage += 1;
         if (d && "value" in d) roots.push(d.value);
       }
+      if (!run.baseline) {
+        // what the realm had at boot: built-ins (by their names then) and the platform globals
+        const base = collectReachable({});
+        const g = run.realmGlobal as Record<string, unknown>;
+        const seeds: Record<string, unknown> = {};
+        for (const k of run.realmNames) {
+          const d = Object.getOwnPropertyDescriptor(g, k);
+          if (d && "value" in d && !run.baselineNames.has(k)) seeds[k] = d.value;
+          else if (d && "value" in d && ctxIsPlatform(ctx[k])) seeds[k] = d.value;
+        }
+        for (const o of collectReachable(seeds)) base.add(o);
+        base.delete(seeds);
+        run.baseline = base;
+      }
       usage += estimateBlocks(roots, this.config.ram.blockBytes, run.baseline);
     }
     return { free: Math.max(0, total - usage), usage, total, history: 0, gc: 0, gctime: 0, blocksize: this.config.ram.blockBytes };
@@ -372,6 +389,7 @@ export class EmulatedBoard extends EventEmitter {
     run.nextTimer = 1;
     run.pending = null;
     run.echo = true;
+    run.baseline = null;
     const alive = () => run.alive;
     const invoke = (fn: Function, args: unknown[]) => this.guard(run, () => fn.apply(undefined, args));
     const realm = <T>(v: T): T => (v === undefined ? v : (run.realmJSON.parse(JSON.stringify(v)) as T));
@@ -565,10 +583,15 @@ export class EmulatedBoard extends EventEmitter {
       Math.random = rnd;
     })`) as (n: () => number, r: () => number) => void)(() => this.clock.now(), this.rng);
     run.baselineNames = new Set(Object.getOwnPropertyNames(ctx));
-    run.baseline = collectReachable(ctx);
-    for (const o of collectReachable(run.sandbox.run("globalThis") as object)) run.baseline.add(o);
+    run.realmGlobal = run.sandbox.run("globalThis") as object;
+    run.realmNames = Object.getOwnPropertyNames(run.realmGlobal);
     return run;
   }
+}
+
+/** Platform globals are host-realm objects (modules, functions): native on a board. */
+function ctxIsPlatform(v: unknown): boolean {
+  return v instanceof Object;
 }
 
 function readApp(file: string): string {

@@ -8,13 +8,15 @@
  *   to the next due timer when the board is idle, so 24 h of keep-alives runs in
  *   seconds. Socket I/O stays real, so "idle" means: no socket operation in
  *   flight (`beginIo`), no socket activity for `quietMs` of real time, and no
- *   socket that wrote and has heard nothing back for `replyGraceMs` (a reply from
- *   a broker may be on its way). Timers due at the same instant fire in the order
+ *   socket waiting for a reply: after a write the socket layer says whether a
+ *   reply is due (MQTT: CONNECT, PINGREQ, PUBLISH QoS>0, ... wait up to
+ *   `replyTimeoutMs` for any data), unknown (wait `replyGraceMs`) or not due. Timers due at the same instant fire in the order
  *   they were set. For a given program, seed and broker the run is deterministic.
  */
 import { performance } from "node:perf_hooks";
 
 export type TimerFn = () => void;
+export type Expect = "reply" | "maybe" | "none";
 
 export interface Clock {
   readonly kind: "real" | "virtual";
@@ -25,8 +27,12 @@ export interface Clock {
   cancel(id: number): void;
   /** Mark a socket operation in flight; call the returned function when it settles. */
   beginIo(): () => void;
-  /** Note socket activity. `awaitingReply` true after a write, false after a read. */
-  noteActivity(channel?: object, awaitingReply?: boolean): void;
+  /**
+   * Note socket activity on `channel`. `expect`: after a write, "reply" (a reply is
+   * due: wait up to `replyTimeoutMs` for it), "maybe" (unknown protocol: wait
+   * `replyGraceMs`), "none" (nothing is due); after a read, "none".
+   */
+  noteActivity(channel?: object, expect?: Expect): void;
   /** Forget a channel (socket closed). */
   dropChannel(channel: object): void;
   /** Resolve when the clock reaches `atMs` (or `stop()` is called). */
@@ -107,8 +113,10 @@ export interface VirtualClockOptions {
   epochMs?: number;
   /** Real ms without socket activity before virtual time may jump. */
   quietMs?: number;
-  /** Real ms to wait for a reply on a socket that wrote and has heard nothing since. */
+  /** Real ms to wait for a possible reply after a write whose protocol is unknown. */
   replyGraceMs?: number;
+  /** Real ms to wait at most for a reply that the protocol says is due (CONNACK, PINGRESP, PUBACK...). */
+  replyTimeoutMs?: number;
 }
 
 export class VirtualClock implements Clock {
@@ -119,13 +127,14 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private inFlight = 0;
   private lastActivity = 0;
-  private awaiting = new Map<object, number>(); // channel -> real time of the write
+  private awaiting = new Map<object, number>(); // channel -> real time until which to wait
   private stopped = false;
   private running = false;
   private target = -Infinity;
   private waiters: { at: number; resolve: () => void }[] = [];
   readonly quietMs: number;
   readonly replyGraceMs: number;
+  readonly replyTimeoutMs: number;
   /** Timers fired so far (for tests and stats). */
   fired = 0;
 
@@ -133,6 +142,7 @@ export class VirtualClock implements Clock {
     this.t = opts.epochMs ?? DEFAULT_VIRTUAL_EPOCH;
     this.quietMs = opts.quietMs ?? 2;
     this.replyGraceMs = opts.replyGraceMs ?? 10;
+    this.replyTimeoutMs = opts.replyTimeoutMs ?? 2000;
   }
 
   now(): number {
@@ -168,12 +178,15 @@ export class VirtualClock implements Clock {
       this.lastActivity = performance.now();
     };
   }
-  noteActivity(channel?: object, awaitingReply?: boolean): void {
+  noteActivity(channel?: object, expect: Expect = "none"): void {
     this.lastActivity = performance.now();
-    if (channel) {
-      if (awaitingReply) this.awaiting.set(channel, this.lastActivity);
-      else this.awaiting.delete(channel);
+    if (!channel) return;
+    if (expect === "none") {
+      this.awaiting.delete(channel);
+      return;
     }
+    const until = this.lastActivity + (expect === "reply" ? this.replyTimeoutMs : this.replyGraceMs);
+    this.awaiting.set(channel, Math.max(until, this.awaiting.get(channel) ?? 0));
   }
   dropChannel(channel: object): void {
     this.awaiting.delete(channel);
@@ -203,7 +216,7 @@ export class VirtualClock implements Clock {
     if (this.inFlight > 0) return 1;
     const realNow = performance.now();
     let wait = this.lastActivity + this.quietMs - realNow;
-    for (const since of this.awaiting.values()) wait = Math.max(wait, since + this.replyGraceMs - realNow);
+    for (const until of this.awaiting.values()) wait = Math.max(wait, until - realNow);
     return Math.max(0, wait);
   }
 

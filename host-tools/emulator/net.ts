@@ -17,6 +17,7 @@ import type { Clock } from "./clock.ts";
 import type { EnergyMeter } from "./energy.ts";
 import { EspruinoEmitter, type Invoke } from "./emitter.ts";
 import { toByteString } from "./storage.ts";
+import { MqttSniffer, expectsReply } from "./sniffer.ts";
 import type { WifiModel } from "./wifi.ts";
 
 export interface SocketEvent {
@@ -91,6 +92,7 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       let closed = false;
       let connected = false;
       const channel = {};
+      const sniffer = new MqttSniffer();
       const finish = (err?: string) => {
         if (closed) return;
         closed = true;
@@ -116,7 +118,8 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
           if (s.length === 0) return true;
           const done = clock.beginIo();
           meter.transmit(s.length);
-          clock.noteActivity(channel, true);
+          const packets = sniffer.feed(s);
+          clock.noteActivity(channel, sniffer.notMqtt || packets.length === 0 ? "maybe" : packets.some(expectsReply) ? "reply" : "none");
           deps.onTx?.(id, s);
           node.write(Buffer.from(s, "latin1"), () => {
             done();
@@ -126,7 +129,16 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         },
         end(data?: unknown) {
           if (data !== undefined) (sock as unknown as { write(d: unknown): boolean }).write(data);
-          if (node && !closed) node.end();
+          if (node && !closed) {
+            // the close that follows is I/O the board waits for: hold virtual time (at most 2 s real)
+            const done = clock.beginIo();
+            const guard = setTimeout(done, 2000);
+            node.once("close", () => {
+              clearTimeout(guard);
+              done();
+            });
+            node.end();
+          }
         },
         destroy() {
           node?.destroy();
@@ -158,7 +170,7 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         if (alive()) sock.emit("connect");
       };
       node.on("data", (b: Buffer) => {
-        clock.noteActivity(channel, false);
+        clock.noteActivity(channel, "none");
         if (closed || !alive()) return;
         meter.receive(b.length);
         sock.emit("data", b.toString("latin1"));

@@ -259,7 +259,8 @@ export class EmulatedBoard extends EventEmitter {
           if (d && "value" in d && !run.baselineNames.has(k)) seeds[k] = d.value;
           else if (d && "value" in d && ctxIsPlatform(ctx[k])) seeds[k] = d.value;
         }
-        for (const o of collectReachable(seeds)) base.add(o);
+        // (the global object itself now also holds the program's globals: do not walk into it)
+        for (const o of collectReachable(seeds, [run.realmGlobal])) base.add(o);
         base.delete(seeds);
         run.baseline = base;
       }

@@ -77,8 +77,8 @@ export function estimateBlocks(roots: Iterable<unknown>, blockBytes: number, bas
 }
 
 /** Every object reachable from `root` (the built-ins of a fresh realm): excluded from the count. */
-export function collectReachable(root: object): Set<unknown> {
-  const seen = new Set<unknown>();
+export function collectReachable(root: object, stopAt: object[] = []): Set<unknown> {
+  const seen = new Set<unknown>(stopAt);
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const v = stack.pop();

@@ -50,6 +50,15 @@ test("E, process, getTime and Date follow Espruino and the board clock", async (
   b.stop();
 });
 
+test("process.memory() counts the program's globals, functions by their code size", () => {
+  const body = "x".repeat(240);
+  const { b } = board(`function keep() { return "${body}"; } var table = [1, 2, 3];`);
+  const m = b.evaluate("process.memory()") as any; // first call after the program ran
+  assert.ok(m.usage >= 20 + 4, `a 260-char function (~22 blocks) and a 3-element array (4): usage ${m.usage}`);
+  assert.ok(m.usage < 60, `built-ins are not counted: usage ${m.usage}`);
+  b.stop();
+});
+
 test("timers run on the board clock: order, intervals, clear, args", async () => {
   const { b, out } = board(`
     var log = [];

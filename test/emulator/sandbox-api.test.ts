@@ -59,6 +59,17 @@ test("process.memory() counts the program's globals, functions by their code siz
   b.stop();
 });
 
+test("buffer constructions in the board's sandbox are counted (for no-allocation checks)", async () => {
+  const { b } = board(`var buf = new Uint8Array(64); var n = 0; setInterval(function () { buf[n++ & 63] = 1; }, 1000);`);
+  const atBoot = b.bufferCount();
+  assert.ok(atBoot >= 1);
+  await b.runFor(60_000);
+  assert.equal(b.bufferCount(), atBoot, "the interval allocates no buffer");
+  b.evaluate("E.toUint8Array('abc')");
+  assert.equal(b.bufferCount(), atBoot + 1, "E.toUint8Array allocates one");
+  b.stop();
+});
+
 test("timers run on the board clock: order, intervals, clear, args", async () => {
   const { b, out } = board(`
     var log = [];

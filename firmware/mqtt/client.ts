@@ -70,8 +70,11 @@ export class ClientConfig {
   queueSlotSize = 0;
   /** Subscription table entries. */
   maxSubs = 8;
-  /** Incoming QoS 2 ids remembered until PUBREL. */
-  qos2Ids = 8;
+  /**
+   * Incoming QoS 2 ids remembered until PUBREL. When a QoS 2 PUBLISH finds the table
+   * full, it is neither delivered nor acknowledged and the connection is closed.
+   */
+  qos2Ids = 16;
   /** Dead link: no answer this long after a PINGREQ (0 = half the keep-alive, i.e. 1.5x in all). */
   pingTimeoutMs = 0;
   /** Reconnect back-off: doubles from min to max, with jitter (each delay is 50..100 %). */
@@ -689,7 +692,9 @@ export class Client {
           return;
         }
         if (!this.rxAdd(id)) {
-          this.report(ERR_QOS2_FULL, "id " + id); // not acknowledged: the broker re-sends after reconnect
+          // Not delivered, not acknowledged: close, so the broker re-sends it (with a
+          // persistent session) once PUBRELs have freed the table. Never a duplicate.
+          this.drop(ERR_QOS2_FULL, "id " + id + " topic " + r.str(pk.topicOff, pk.topicLen));
           return;
         }
       }

@@ -152,3 +152,35 @@ test("oversized incoming PUBLISH: reported with topic and size, skipped (connect
     await rb.close();
   }
 });
+
+test("QoS 2 id table full: not delivered, not acknowledged, connection closed; re-sent message delivered once", { timeout: 10000 }, async () => {
+  const rb = await new RawBroker().start();
+  const t = track(
+    makeClient(rb.port, (cfg) => {
+      cfg.connect.cleanSession = false;
+      cfg.qos2Ids = 2;
+    }),
+  );
+  t.client.connect();
+  const c1 = await rb.conn(1);
+  await acceptConnect(c1);
+  await waitFor(() => t.client.connected(), "connected");
+  for (const id of [1, 2, 3]) c1.send({ cmd: "publish", topic: "q2", payload: "m" + id, qos: 2, messageId: id });
+  await waitFor(() => t.ev.errors.length > 0, "table full");
+  assert.equal(t.ev.errors[0].name, "too many incoming QoS 2 messages awaiting PUBREL");
+  assert.match(t.ev.errors[0].detail, /id 3 topic q2/);
+  await waitFor(() => c1.closed, "closed");
+  assert.deepEqual(c1.of("pubrec").map((p: any) => p.messageId), [1, 2]);
+  assert.deepEqual(t.ev.messages.map((m) => m.payload), ["m1", "m2"]);
+  // The broker resumes the session: PUBRELs first, then the unacknowledged PUBLISH again.
+  const c2 = await rb.conn(2);
+  await acceptConnect(c2, true);
+  c2.send({ cmd: "pubrel", messageId: 1 });
+  c2.send({ cmd: "pubrel", messageId: 2 });
+  c2.send({ cmd: "publish", topic: "q2", payload: "m3", qos: 2, messageId: 3, dup: true });
+  await c2.next("pubrec");
+  assert.equal((await c2.next("pubcomp", 2)).messageId, 2);
+  assert.deepEqual(t.ev.messages.map((m) => m.payload), ["m1", "m2", "m3"]);
+  t.platform.shutdown();
+  await rb.close();
+});

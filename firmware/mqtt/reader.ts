@@ -174,67 +174,64 @@ export class PacketReader {
    */
   feed(s: string, pos: number): number {
     const n = strLen(s);
-    this.status = NEED_MORE;
-    if (this.st === 3) {
-      this.status = ERR_REMAINING_LENGTH;
-      return n;
-    }
-    while (pos < n) {
-      if (this.st === 2) {
-        let k = this.rem - this.got;
+    // the framing state in locals: fewer property lookups per byte on Espruino
+    let st = this.st;
+    let rem = this.rem;
+    let got = this.got;
+    let nb = this.nb;
+    while (pos < n && st < 3) {
+      if (st === 2) {
+        let k = rem - got;
         if (k > n - pos) k = n - pos;
         // copy what fits in rx, skip the rest of an oversized packet
-        let m = this.got < this.cap ? this.cap - this.got : 0;
+        let m = got < this.cap ? this.cap - got : 0;
         if (m > k) m = k;
-        let g = this.got;
         const end = pos + m;
+        const rx = this.rx;
         while (pos < end) {
-          byteSet(this.rx, g, strByte(s, pos));
-          g++;
+          byteSet(rx, got, strByte(s, pos));
+          got++;
           pos++;
         }
         pos += k - m;
-        this.got += k;
-        if (this.got === this.rem) return this.done(pos);
+        got += k - m;
+        if (got === rem) st = 4;
       } else {
         const c = strByte(s, pos);
         pos++;
-        if (this.st === 0) {
+        if (st === 0) {
           this.hb = c;
-          this.rem = 0;
-          this.nb = 0;
-          this.st = 1;
+          rem = 0;
+          nb = 0;
+          st = 1;
         } else {
-          this.rem += shl(c & 127, 7 * this.nb);
-          this.nb++;
+          rem += shl(c & 127, 7 * nb);
+          nb++;
           if ((c & 128) === 0) {
-            if (this.nb > 1 && c === 0) return this.fatal(n);
-            this.st = 2;
-            this.got = 0;
-            if (this.rem === 0) return this.done(pos);
-          } else if (this.nb === 4) {
-            return this.fatal(n);
+            // the last length byte: 0 there means a non-minimal encoding
+            st = nb > 1 && c === 0 ? 3 : rem === 0 ? 4 : 2;
+            got = 0;
+          } else if (nb === 4) {
+            st = 3;
           }
         }
       }
     }
-    return pos;
-  }
-
-  private fatal(n: number): number {
-    this.st = 3;
-    this.status = ERR_REMAINING_LENGTH;
-    return n;
+    this.rem = rem;
+    this.got = got;
+    this.nb = nb;
+    this.st = st === 4 ? 0 : st;
+    this.status = st === 3 ? ERR_REMAINING_LENGTH : st === 4 ? this.done() : NEED_MORE;
+    return st === 3 ? n : pos;
   }
 
   /** A whole packet has arrived: check it and fill `packet`. */
-  private done(pos: number): number {
+  private done(): number {
     const p = this.packet;
     const hb = this.hb;
     const t = shr(hb, 4);
     const f = hb & 15;
     const rem = this.rem;
-    this.st = 0;
     p.type = t;
     p.flags = f;
     p.length = 1 + this.nb + rem;
@@ -277,8 +274,7 @@ export class PacketReader {
       E = 0;
       e = parseBody(p, t);
     }
-    this.status = e === 0 ? PACKET_READY : e;
-    return pos;
+    return e === 0 ? PACKET_READY : e;
   }
 
   /**

@@ -1,3 +1,4 @@
+/// <reference path="../../firmware/hal/intrinsics.d.ts" />
 /**
  * The byte intrinsics (firmware/hal/intrinsics.d.ts) for running the codec's
  * TypeScript source under Node, with every bound and value checked: an index

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadEspruinoCodec } from "../helpers/artifacts.ts";
+import { loadEspruinoCodec, runLuaFile } from "../helpers/artifacts.ts";
+import { skipUnless } from "../helpers/system-deps.ts";
 import { frame, unhex } from "./harness.ts";
 
 test("encoding and decoding 100,000 packets after setup allocates no buffer", () => {
@@ -68,4 +69,11 @@ test("encoding and decoding 100,000 packets after setup allocates no buffer", ()
   assert.equal(sandbox.bufferCount(), 0, "buffers constructed after setup");
   assert.ok(written > 100000);
   assert.ok(ready + tooLarge + badId === 100000 && tooLarge >= 11111 && badId >= 11111, `decoded ${ready} ok, ${tooLarge} too large, ${badId} bad id`);
+});
+
+test("Lua bundle: 100,000 encodes and decodes grow the heap by less than 16 KB (no table per packet)", { skip: skipUnless("lua5.3") }, () => {
+  // One table per packet would be several MB; the GC is stopped during the loop.
+  const [ready, kb] = runLuaFile("test/codec/alloc.lua").trim().split("\t").map(Number);
+  assert.equal(ready, 100000);
+  assert.ok(kb < 16, `heap grew by ${kb} KB`);
 });

@@ -5,23 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { makeClient, peer, startAedes, waitFor, type TestClient } from "./harness.ts";
+import { cleanupAll, makeClient, peer, startAedes, waitFor, type TestClient } from "./harness.ts";
 
 const N = 10000;
-const live: TestClient[] = [];
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => {
-  for (const t of live) t.platform.shutdown();
-  for (const c of cleanup) await c().catch(() => {});
-});
+after(cleanupAll);
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test("10,000 messages at each QoS, out and in, construct zero buffers once connected", { timeout: 120000 }, async () => {
   const b = await startAedes();
-  cleanup.push(() => b.close());
   const p = await peer(b.port);
-  cleanup.push(() => p.endAsync(true));
   const got = [0, 0, 0];
   p.on("message", (_t, _m, pk) => got[pk.qos]++);
   await p.subscribeAsync("up/#", { qos: 2 });
@@ -29,7 +22,6 @@ test("10,000 messages at each QoS, out and in, construct zero buffers once conne
     cfg.inflight = 8;
     cfg.qos2Ids = 32;
   });
-  live.push(t);
   let inbound = 0;
   t.client.connect();
   await waitFor(() => t.client.connected(), "connected");

@@ -4,13 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { acceptConnect, makeClient, RawBroker, startAedes, waitFor, type TestClient } from "./harness.ts";
+import { cleanupAll, acceptConnect, makeClient, RawBroker, startAedes, waitFor, type TestClient } from "./harness.ts";
 
-const live: TestClient[] = [];
-const track = (t: TestClient): TestClient => (live.push(t), t);
-after(() => {
-  for (const t of live) t.platform.shutdown();
-});
+const track = (t: TestClient): TestClient => t;
+after(cleanupAll);
 
 test("CONNECT carries every field", { timeout: 10000 }, async () => {
   const rb = await new RawBroker().start();

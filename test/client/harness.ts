@@ -14,6 +14,25 @@ import type { EspruinoSandbox } from "../../host-tools/emulator/sandbox.ts";
 
 export const HOST = "127.0.0.1";
 
+/**
+ * Everything a test opens (platforms, brokers, peers) is registered here and torn
+ * down by `cleanupAll` (each test file runs it in `after`), so a failing test still
+ * lets the process exit instead of hanging on an open socket or timer.
+ */
+const open: (() => Promise<unknown> | void)[] = [];
+export function onCleanup(fn: () => Promise<unknown> | void): void {
+  open.push(fn);
+}
+export async function cleanupAll(): Promise<void> {
+  while (open.length > 0) {
+    try {
+      await open.pop()!();
+    } catch {
+      // already closed
+    }
+  }
+}
+
 /** Byte string <-> Buffer. */
 export const bstr = (b: Buffer): string => b.toString("latin1");
 export const buf = (s: string): Buffer => Buffer.from(s, "latin1");
@@ -32,8 +51,11 @@ export class NodePlatform {
   millis(): number {
     return Math.floor(performance.now() - this.t0);
   }
+  /** Set by shutdown(): no more timers or sockets (the board is "off"). */
+  dead = false;
   after(ms: number, fn: () => void): number {
     const id = this.nextTimer++;
+    if (this.dead) return id;
     this.timers.set(
       id,
       setTimeout(() => {
@@ -49,7 +71,7 @@ export class NodePlatform {
     this.timers.delete(id);
   }
   open(host: string, port: number, _secure: boolean, h: { onOpen(): void; onData(d: string): void; onClose(r: string): void }) {
-    if (!this.wifi) return null;
+    if (!this.wifi || this.dead) return null;
     const s = net.connect({ host, port });
     this.sockets.add(s);
     let closed = false;
@@ -115,6 +137,7 @@ export class NodePlatform {
   }
   /** Stop every timer and socket (test teardown). */
   shutdown(): void {
+    this.dead = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     for (const s of this.sockets) s.destroy();
@@ -153,6 +176,7 @@ export function makeClient(port: number, setup: (cfg: any, wisp: any) => void = 
   cfg.backoffMaxMs = 400;
   setup(cfg, wisp);
   const client = new wisp.Client(platform, cfg);
+  onCleanup(() => platform.shutdown());
   const ev: Events = { connects: [], disconnects: [], messages: [], published: [], subscribed: [], errors: [] };
   client.onConnect = (sp: boolean) => ev.connects.push(sp);
   client.onDisconnect = (code: number, reason: string) => ev.disconnects.push({ code, reason });
@@ -191,20 +215,22 @@ export async function startAedes(opts: AedesOptions = {}): Promise<BrokerHandle>
   });
   await new Promise<void>((r) => server.listen(0, HOST, () => r()));
   const port = (server.address() as net.AddressInfo).port;
-  return {
-    broker,
-    port,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => broker.close(() => r()));
-    },
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+    await new Promise<void>((r) => broker.close(() => r()));
   };
+  onCleanup(close);
+  return { broker, port, close };
 }
 
 /** An MQTT.js peer connected to the broker. */
 export async function peer(port: number, opts: mqtt.IClientOptions = {}): Promise<mqtt.MqttClient> {
   const c = mqtt.connect({ host: HOST, port, protocolVersion: 4, reconnectPeriod: 0, ...opts });
+  onCleanup(() => c.endAsync(true));
   await new Promise<void>((res, rej) => {
     c.once("connect", () => res());
     c.once("error", rej);
@@ -258,13 +284,17 @@ export class RawBroker {
     });
     await new Promise<void>((r) => this.server.listen(0, HOST, () => r()));
     this.port = (this.server.address() as net.AddressInfo).port;
+    onCleanup(() => this.close());
     return this;
   }
   async conn(n: number, ms = 5000): Promise<RawConn> {
     await waitFor(() => this.conns.length >= n, `connection #${n}`, ms);
     return this.conns[n - 1];
   }
+  private closed = false;
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const c of this.conns) c.socket.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
   }

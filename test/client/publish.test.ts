@@ -5,13 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { acceptConnect, makeClient, peer, RawBroker, startAedes, waitFor, type TestClient } from "./harness.ts";
+import { cleanupAll, acceptConnect, makeClient, peer, RawBroker, startAedes, waitFor, type TestClient } from "./harness.ts";
 
-const live: TestClient[] = [];
-const track = (t: TestClient): TestClient => (live.push(t), t);
-after(() => {
-  for (const t of live) t.platform.shutdown();
-});
+const track = (t: TestClient): TestClient => t;
+after(cleanupAll);
 
 test("QoS 0, 1 and 2 publishes reach an MQTT.js subscriber; QoS 1/2 report completion", { timeout: 10000 }, async () => {
   const b = await startAedes();

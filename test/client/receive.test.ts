@@ -5,13 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { acceptConnect, makeClient, peer, RawBroker, sleep, startAedes, waitFor, type TestClient } from "./harness.ts";
+import { cleanupAll, acceptConnect, makeClient, peer, RawBroker, sleep, startAedes, waitFor, type TestClient } from "./harness.ts";
 
-const live: TestClient[] = [];
-const track = (t: TestClient): TestClient => (live.push(t), t);
-after(() => {
-  for (const t of live) t.platform.shutdown();
-});
+const track = (t: TestClient): TestClient => t;
+after(cleanupAll);
 
 test("receive QoS 0/1/2 from MQTT.js; per-filter SUBACK including 0x80; local dispatch; unsubscribe", { timeout: 10000 }, async () => {
   const b = await startAedes({

@@ -4,13 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { acceptConnect, makeClient, NodePlatform, peer, RawBroker, sleep, startAedes, waitFor, type TestClient } from "./harness.ts";
+import { cleanupAll, acceptConnect, makeClient, NodePlatform, peer, RawBroker, sleep, startAedes, waitFor, type TestClient } from "./harness.ts";
 
-const live: TestClient[] = [];
-const track = (t: TestClient): TestClient => (live.push(t), t);
-after(() => {
-  for (const t of live) t.platform.shutdown();
-});
+const track = (t: TestClient): TestClient => t;
+after(cleanupAll);
 
 const withWill = (cfg: any) => {
   cfg.connect.willTopic = "wisp/dev1/status";

@@ -1,0 +1,99 @@
+/**
+ * The telemetry app (dist/espruino/app.js) on the emulated board: Espruino platform
+ * glue, settings from Storage wisp.json, birth/will, hand-built JSON telemetry at
+ * QoS 1, the offline queue across a Wi-Fi drop-out, and the deep-sleep mode.
+ * Virtual clock; aedes in-process; MQTT.js observes.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { startBoard, type EmulatedBoard } from "../../host-tools/emulator/emulator.ts";
+import { artifactPath } from "../helpers/artifacts.ts";
+import { cleanupAll, onCleanup, peer, startAedes } from "./harness.ts";
+
+after(cleanupAll);
+
+interface Seen {
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
+}
+
+async function setup(settings: Record<string, unknown>, wifi: Record<string, unknown> = {}): Promise<{ board: EmulatedBoard; seen: Seen[]; consoleText: () => string; port: number }> {
+  const b = await startAedes();
+  const obs = await peer(b.port);
+  const seen: Seen[] = [];
+  obs.on("message", (topic, payload, pk) => seen.push({ topic, payload: payload.toString("latin1"), qos: pk.qos, retain: pk.retain }));
+  await obs.subscribeAsync("wisp/#", { qos: 1 });
+  let text = "";
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-app-"));
+  const board = startBoard({
+    board: "esp32-lipo-sensor",
+    app: artifactPath("espruino", "app"),
+    storageDir: dir,
+    clock: "virtual",
+    seed: 3,
+    settings: { brokerPort: b.port, clientId: "t1", keepAliveSeconds: 30, intervalSeconds: 10, qos: 1, ...settings },
+    wifi,
+    console: (t) => (text += t),
+  });
+  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  onCleanup(() => board.stop());
+  return { board, seen, consoleText: () => text, port: b.port };
+}
+
+const telemetry = (seen: Seen[]) => seen.filter((m) => m.topic === "wisp/t1/telemetry");
+const status = (seen: Seen[]) => seen.filter((m) => m.topic === "wisp/t1/status").map((m) => m.payload);
+
+test("stay mode: birth retained, then JSON telemetry at QoS 1 with a running sequence; no buffers after boot", { timeout: 30000 }, async () => {
+  const { board, seen, consoleText, port } = await setup({ mode: "stay" });
+  await board.runUntil(() => telemetry(seen).length >= 2, 60000, "two readings");
+  const afterBoot = board.bufferCount();
+  await board.runUntil(() => telemetry(seen).length >= 8, 120000, "eight readings");
+  assert.equal(board.bufferCount(), afterBoot, "no buffer constructed by publishing");
+  assert.equal(seen[0].topic, "wisp/t1/status");
+  assert.equal(seen[0].payload, "online");
+  // Retained: a subscriber arriving later still gets "online".
+  const late = await peer(port);
+  const retained: string[] = [];
+  late.on("message", (_t, payload, pk) => pk.retain && retained.push(payload.toString()));
+  await late.subscribeAsync("wisp/t1/status", { qos: 1 });
+  await board.runUntil(() => retained.length === 1, 10000, "retained birth");
+  assert.deepEqual(retained, ["online"]);
+  const t = telemetry(seen);
+  const readings = t.map((m) => JSON.parse(m.payload));
+  readings.forEach((r, i) => {
+    assert.deepEqual(Object.keys(r), ["seq", "v", "rssi", "up", "mem"]);
+    assert.equal(r.seq, i + 1);
+    assert.ok(r.v > 3 && r.v <= 4.3, `battery ${r.v}`);
+    assert.ok(r.mem > 0);
+  });
+  assert.ok(readings[7].up > readings[1].up);
+  assert.ok(t.every((m) => m.qos === 1 && !m.retain));
+  const log = consoleText();
+  for (const line of ["wifi up", "mqtt connected session=0", "publish seq=3"]) assert.ok(log.includes(line), `console has "${line}"`);
+});
+
+test("Wi-Fi drop-out: will 'offline' published by the broker, readings queued and delivered in order, birth again", { timeout: 30000 }, async () => {
+  const { board, seen } = await setup({ mode: "stay" }, { dropouts: [{ atMs: 25_000, durationMs: 32_000 }] });
+  await board.runUntil(() => status(seen).filter((s) => s === "online").length >= 2, 120000, "second birth");
+  await board.runUntil(() => telemetry(seen).length >= 8, 120000, "eight readings");
+  assert.deepEqual(status(seen).slice(0, 3), ["online", "offline", "online"]);
+  const seqs = telemetry(seen).map((m) => JSON.parse(m.payload).seq);
+  assert.deepEqual(seqs.slice(0, 8), [1, 2, 3, 4, 5, 6, 7, 8], "nothing lost, nothing reordered");
+});
+
+test("sleep mode: one reading per wake, 'sleeping' status, sequence kept across deep sleep", { timeout: 30000 }, async () => {
+  const { board, seen, consoleText } = await setup({ mode: "sleep", intervalSeconds: 60 });
+  await board.runUntil(() => telemetry(seen).length >= 3, 600000, "three wakes");
+  await board.runUntil(() => status(seen).filter((s) => s === "sleeping").length >= 3, 60000, "third sleeping");
+  const seqs = telemetry(seen).map((m) => JSON.parse(m.payload).seq);
+  assert.deepEqual(seqs.slice(0, 3), [1, 2, 3]);
+  assert.deepEqual(status(seen).slice(0, 6), ["online", "sleeping", "online", "sleeping", "online", "sleeping"]);
+  assert.ok(!status(seen).includes("offline"), "a clean DISCONNECT: no will");
+  assert.ok(consoleText().includes("boot timer"));
+  assert.ok(board.energy().timeMs.deepSleep > 100000);
+});

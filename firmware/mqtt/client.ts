@@ -91,6 +91,14 @@ export class ClientConfig {
   closeOnOversize = false;
   /** Reconnect by itself after a lost connection. */
   autoReconnect = true;
+  /**
+   * Birth message (null topic = none), published after every CONNACK, after the
+   * re-sends of the session and before the offline queue drains.
+   */
+  birthTopic: string | null = null;
+  birthMessage = "";
+  birthQos = 1;
+  birthRetain = true;
 }
 
 /** Connection states. */
@@ -775,6 +783,11 @@ export class Client {
     if (this.state !== S_CONNECTED) return;
     this.flushSubs(SUB_NEW);
     this.flushSubs(UNSUB_NEW);
+    const bt = this.cfg.birthTopic;
+    if (bt !== null) {
+      const r = this.sendNew(bt, this.cfg.birthMessage, this.cfg.birthQos, this.cfg.birthRetain);
+      if (r < 0) this.report(r, "birth " + bt);
+    }
     this.drain();
     if (this.cfg.connect.keepAlive > 0) this.kaTimer = this.p.after(this.cfg.connect.keepAlive * 1000, this.kaTick);
     const h = this.onConnect;

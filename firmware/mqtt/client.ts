@@ -1080,3 +1080,13 @@ export class Client {
 export { ConnectOptions } from "./packet";
 export { errorName } from "./errors";
 export * from "./results";
+
+/** A ClientConfig with the defaults (a plain function, for Lua callers). */
+export function newClientConfig(): ClientConfig {
+  return new ClientConfig();
+}
+
+/** A client; allocates all its buffers now (a plain function, for Lua callers). */
+export function newClient(platform: Platform, cfg: ClientConfig): Client {
+  return new Client(platform, cfg);
+}

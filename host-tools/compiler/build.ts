@@ -34,7 +34,7 @@ export interface Entry {
 export const DEFAULT_ENTRIES: Entry[] = [
   { name: "codec", file: "mqtt/codec.ts", targets: ["espruino", "lua"] },
   { name: "app", file: "app/main.ts", targets: ["espruino"] },
-  { name: "client", file: "mqtt/client.ts", targets: ["espruino"] },
+  { name: "client", file: "mqtt/client.ts", targets: ["espruino", "lua"] },
 ];
 
 export interface BuildOptions {

@@ -9,7 +9,7 @@
  */
 import ts from "typescript";
 import * as lua from "typescript-to-lua";
-import type { Plugin } from "typescript-to-lua";
+import type { Plugin, TransformationContext } from "typescript-to-lua";
 
 export const INTRINSICS = [
   "bytesNew",
@@ -99,7 +99,7 @@ export function espruinoIntrinsicsTransformer(program: ts.Program): ts.Transform
 
 /** typescript-to-lua plugin for the Lua backend. */
 export function luaIntrinsicsPlugin(): Plugin {
-  const lower = (node: ts.CallExpression, context: Parameters<NonNullable<Plugin["visitors"]>[ts.SyntaxKind.CallExpression] & Function>[1]) => {
+  const lower = (node: ts.CallExpression, context: TransformationContext): lua.Expression | undefined => {
     const name = intrinsicOf(context.checker, node);
     if (!name) return undefined;
     const a = node.arguments.map((arg) => context.transformExpression(arg));

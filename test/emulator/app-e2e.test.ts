@@ -7,20 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import mqtt from "mqtt";
 import { startAedes } from "../../host-tools/emulator/broker.ts";
 import { startBoard } from "../../host-tools/emulator/emulator.ts";
 import { artifactPath } from "../helpers/artifacts.ts";
 import { mosquittoSkip, startMosquitto } from "../helpers/mosquitto.ts";
-import { rawBoard, tmpDir, withTimeout } from "./fixtures/util.ts";
-
-async function observe(url: string) {
-  const got: { topic: string; payload: string; retain: boolean }[] = [];
-  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000 });
-  client.on("message", (topic, payload, pk) => got.push({ topic, payload: payload.toString(), retain: pk.retain }));
-  await client.subscribeAsync("wisp/#", { qos: 1 });
-  return { got, close: () => client.endAsync() };
-}
+import { observe, rawBoard, tmpDir, withTimeout } from "./fixtures/util.ts";
 
 async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
   await withTimeout(
@@ -35,7 +26,7 @@ async function until(pred: () => boolean, ms: number, what: string): Promise<voi
 for (const kind of ["aedes", "mosquitto"] as const) {
   test(`built app: birth then telemetry through ${kind}, seen by MQTT.js`, { timeout: 60_000, skip: kind === "mosquitto" ? mosquittoSkip() : false }, async () => {
     const broker = kind === "aedes" ? await startAedes() : await startMosquitto();
-    const obs = await observe(broker.url);
+    const obs = await observe(broker.url, "wisp/#");
     const board = startBoard({
       board: "esp32-lipo-sensor",
       app: artifactPath("espruino", "app"),
@@ -60,7 +51,7 @@ for (const kind of ["aedes", "mosquitto"] as const) {
 
 test("built app: 24 simulated hours in well under a minute, energy matching the board JSON by hand", { timeout: 90_000 }, async () => {
   const broker = await startAedes();
-  const obs = await observe(broker.url);
+  const obs = await observe(broker.url, "wisp/#");
   const board = startBoard({
     board: "esp32-lipo-sensor",
     app: artifactPath("espruino", "app"),

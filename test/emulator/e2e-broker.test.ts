@@ -6,19 +6,10 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { test } from "node:test";
-import mqtt from "mqtt";
 import { startAedes } from "../../host-tools/emulator/broker.ts";
 import { startBoard } from "../../host-tools/emulator/emulator.ts";
 import { mosquittoSkip, startMosquitto } from "../helpers/mosquitto.ts";
-import { TELEMETRY_APP, tmpDir, withTimeout } from "./fixtures/util.ts";
-
-async function observe(url: string, filter: string) {
-  const got: { topic: string; payload: string }[] = [];
-  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000 });
-  client.on("message", (topic, payload) => got.push({ topic, payload: payload.toString() }));
-  await client.subscribeAsync(filter);
-  return { got, close: () => client.endAsync() };
-}
+import { observe, TELEMETRY_APP, tmpDir, withTimeout } from "./fixtures/util.ts";
 
 test("fixture app publishes through in-process aedes, seen by MQTT.js (real time)", { timeout: 30_000 }, async () => {
   const broker = await startAedes();

@@ -35,6 +35,7 @@ export const DEFAULT_ENTRIES: Entry[] = [
   { name: "codec", file: "mqtt/codec.ts", targets: ["espruino", "lua"] },
   { name: "app", file: "app/main.ts", targets: ["espruino"] },
   { name: "client", file: "mqtt/client.ts", targets: ["espruino", "lua"] },
+  { name: "power", file: "power/policy.ts", targets: ["espruino", "lua"] },
 ];
 
 export interface BuildOptions {

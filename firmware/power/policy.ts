@@ -1,0 +1,308 @@
+/**
+ * KeepAlivePolicy: chooses the MQTT keep-alive, the publish interval and the
+ * connection mode ("stay" connected, or "sleep": deep-sleep between publishes)
+ * from battery percent, charging, RSSI, recent downlink activity and the limits
+ * in config (broker maximum keep-alive, NAT idle timeout). See docs/power.md.
+ *
+ * Energy reasoning (all figures from PowerConfig, so a board can override them):
+ *   - staying connected costs `stayCurrentMa` all the time (modem sleep) plus one
+ *     keep-alive exchange (`pingCostMas`) per keep-alive period;
+ *   - a reconnect costs `reconnectCostMas` (association, CONNECT, birth), times
+ *     `weakReconnectFactor` when the signal is weak (retries, lower PHY rate).
+ * The policy only pays a reconnect (a mode switch to deep sleep, or a new
+ * keep-alive) when what it saves is larger than that cost.
+ *
+ * Hysteresis: the battery band drops as soon as a threshold is crossed, but rises
+ * only `hysteresisPct` above it; the weak-signal flag clears `rssiHysteresisDb`
+ * above `weakRssi`. The state (band and flag) survives deep sleep via state()/restore().
+ */
+
+export const MODE_STAY = "stay";
+export const MODE_SLEEP = "sleep";
+
+/** Battery bands, lowest first. */
+export const BAND_EMPTY = 0;
+export const BAND_CRITICAL = 1;
+export const BAND_LOW = 2;
+export const BAND_MID = 3;
+export const BAND_HIGH = 4;
+
+const BAND_NAMES = ["empty", "critical", "low", "mid", "high"];
+
+export function bandName(b: number): string {
+  return b >= 0 && b < 5 ? BAND_NAMES[b] : "unknown";
+}
+
+/** Every threshold, with its default. Set from flash.config.json `power` (see setField). */
+export class PowerConfig {
+  /** The workload: publish interval (s) while the battery allows it. */
+  intervalSeconds = 60;
+  /** Longest publish interval (s): used when the battery reads empty. */
+  maxIntervalSeconds = 3600;
+  /** Critical band: interval = intervalSeconds * criticalStretch (capped by maxIntervalSeconds). */
+  criticalStretch = 4;
+  /** Battery bands (percent): >= highPct high, >= lowPct mid, >= criticalPct low, > 0 critical, else empty. */
+  highPct = 50;
+  lowPct = 30;
+  criticalPct = 10;
+  /** A band is entered upwards only this many percent above its threshold. */
+  hysteresisPct = 5;
+  /** Broker's maximum keep-alive (s); 0 = none configured. */
+  brokerMaxKeepAlive = 0;
+  /** NAT / firewall idle timeout (s) between the board and the broker; 0 = none. */
+  natIdleSeconds = 300;
+  /** Keep-alive stays this far below the NAT idle timeout. */
+  natMarginSeconds = 30;
+  /** Keep-alive bounds (s). */
+  minKeepAlive = 10;
+  maxKeepAlive = 1200;
+  /** While charging energy is free: a short keep-alive detects a dead link fast. */
+  chargingKeepAlive = 60;
+  /** Keep-alive in sleep mode (the connection lasts one wake). */
+  sleepKeepAlive = 30;
+  /** RSSI (dBm) at or below which the signal counts as weak; clears this many dB above. */
+  weakRssi = -85;
+  rssiHysteresisDb = 5;
+  /** A downlink message within this many seconds keeps the board connected in the mid band. */
+  downlinkActiveSeconds = 600;
+  /** Charging detected when the cell reads at least this (V): a charger lifts it above full. */
+  chargingVolts = 4.22;
+  /** Energy model for the break-even decisions. */
+  stayCurrentMa = 25;
+  pingCostMas = 5;
+  reconnectCostMas = 150;
+  weakReconnectFactor = 2;
+  /** A new keep-alive is worth a reconnect when its saving over this horizon (s) exceeds the cost. */
+  savingHorizonSeconds = 3600;
+
+  /** Set one field by name (from a config file). Returns "" or what was wrong. */
+  setField(name: string, v: number): string {
+    if (typeof v !== "number" || v !== v) return "power." + name + " must be a number";
+    if (name === "weakRssi") {
+      if (v > 0 || v < -127) return "power.weakRssi must be between -127 and 0";
+      this.weakRssi = v;
+      return "";
+    }
+    if (v < 0) return "power." + name + " must be >= 0";
+    if (name === "intervalSeconds") this.intervalSeconds = v;
+    else if (name === "maxIntervalSeconds") this.maxIntervalSeconds = v;
+    else if (name === "criticalStretch") this.criticalStretch = v;
+    else if (name === "highPct") this.highPct = v;
+    else if (name === "lowPct") this.lowPct = v;
+    else if (name === "criticalPct") this.criticalPct = v;
+    else if (name === "hysteresisPct") this.hysteresisPct = v;
+    else if (name === "brokerMaxKeepAlive") this.brokerMaxKeepAlive = v;
+    else if (name === "natIdleSeconds") this.natIdleSeconds = v;
+    else if (name === "natMarginSeconds") this.natMarginSeconds = v;
+    else if (name === "minKeepAlive") this.minKeepAlive = v;
+    else if (name === "maxKeepAlive") this.maxKeepAlive = v;
+    else if (name === "chargingKeepAlive") this.chargingKeepAlive = v;
+    else if (name === "sleepKeepAlive") this.sleepKeepAlive = v;
+    else if (name === "rssiHysteresisDb") this.rssiHysteresisDb = v;
+    else if (name === "downlinkActiveSeconds") this.downlinkActiveSeconds = v;
+    else if (name === "chargingVolts") this.chargingVolts = v;
+    else if (name === "stayCurrentMa") this.stayCurrentMa = v;
+    else if (name === "pingCostMas") this.pingCostMas = v;
+    else if (name === "reconnectCostMas") this.reconnectCostMas = v;
+    else if (name === "weakReconnectFactor") this.weakReconnectFactor = v;
+    else if (name === "savingHorizonSeconds") this.savingHorizonSeconds = v;
+    else return "power." + name + " is not a known setting";
+    return "";
+  }
+
+  /** "" when consistent, else the first problem found. */
+  validate(): string {
+    if (this.intervalSeconds < 1) return "power.intervalSeconds must be >= 1";
+    if (this.maxIntervalSeconds < this.intervalSeconds) return "power.maxIntervalSeconds must be >= intervalSeconds";
+    if (!(this.criticalPct <= this.lowPct && this.lowPct <= this.highPct && this.highPct <= 100)) return "power: need criticalPct <= lowPct <= highPct <= 100";
+    if (this.minKeepAlive < 1 || this.maxKeepAlive < this.minKeepAlive || this.maxKeepAlive > 65535) return "power: need 1 <= minKeepAlive <= maxKeepAlive <= 65535";
+    if (this.criticalStretch < 1) return "power.criticalStretch must be >= 1";
+    return "";
+  }
+}
+
+/** What the policy looks at. */
+export class PowerInputs {
+  /** Battery state of charge, 0..100. */
+  batteryPct = 100;
+  charging = false;
+  /** dBm; 0 = unknown (treated as not weak). */
+  rssi = 0;
+  /** Seconds since the last downlink message; -1 = none seen. */
+  downlinkAgoSeconds = -1;
+  /** Keep-alive of the connection now open (s); 0 = not connected. */
+  currentKeepAlive = 0;
+}
+
+/** What the policy chose, and why. */
+export class PowerDecision {
+  mode = MODE_STAY;
+  keepAlive = 60;
+  intervalSeconds = 60;
+  /** Close the open connection now and reconnect with `keepAlive`. */
+  reconnect = false;
+  band = BAND_HIGH;
+  weak = false;
+  reason = "";
+}
+
+function minPos(a: number, b: number): number {
+  return b > 0 && b < a ? b : a;
+}
+
+export class KeepAlivePolicy {
+  cfg: PowerConfig;
+  /** Band after the last decision; -1 before the first. */
+  band = -1;
+  weak = false;
+
+  constructor(cfg: PowerConfig) {
+    this.cfg = cfg;
+  }
+
+  /** The band for `pct`, with hysteresis against the previous band. */
+  bandFor(pct: number): number {
+    const c = this.cfg;
+    const down = this.plainBand(pct, 0);
+    if (this.band < 0 || down <= this.band) return down;
+    const up = this.plainBand(pct, c.hysteresisPct);
+    return up > this.band ? up : this.band;
+  }
+
+  private plainBand(pct: number, h: number): number {
+    const c = this.cfg;
+    if (pct <= 0) return BAND_EMPTY;
+    if (pct >= c.highPct + h) return BAND_HIGH;
+    if (pct >= c.lowPct + h) return BAND_MID;
+    if (pct >= c.criticalPct + h) return BAND_LOW;
+    return BAND_CRITICAL;
+  }
+
+  /** The longest keep-alive the broker and the NAT allow (s). */
+  keepAliveLimit(): number {
+    const c = this.cfg;
+    let k = minPos(c.maxKeepAlive, c.brokerMaxKeepAlive);
+    if (c.natIdleSeconds > 0 && c.natIdleSeconds - c.natMarginSeconds < k) k = c.natIdleSeconds - c.natMarginSeconds;
+    if (k < c.minKeepAlive) k = c.minKeepAlive;
+    return Math.floor(k);
+  }
+
+  /** Energy of one reconnect at the present signal (mA·s). */
+  reconnectCost(): number {
+    return this.weak ? this.cfg.reconnectCostMas * this.cfg.weakReconnectFactor : this.cfg.reconnectCostMas;
+  }
+
+  /**
+   * Staying connected for one interval of `seconds` with keep-alive `ka` (mA·s),
+   * against one deep-sleep wake (the reconnect cost; deep-sleep current is negligible).
+   */
+  stayCost(seconds: number, ka: number): number {
+    return seconds * this.cfg.stayCurrentMa + (ka > 0 ? Math.floor(seconds / ka) * this.cfg.pingCostMas : 0);
+  }
+
+  decide(i: PowerInputs): PowerDecision {
+    const c = this.cfg;
+    const d = new PowerDecision();
+    if (i.rssi < 0) {
+      this.weak = this.weak ? i.rssi < c.weakRssi + c.rssiHysteresisDb : i.rssi <= c.weakRssi;
+    }
+    this.band = this.bandFor(i.batteryPct);
+    d.band = this.band;
+    d.weak = this.weak;
+    const limit = this.keepAliveLimit();
+    const recent = i.downlinkAgoSeconds >= 0 && i.downlinkAgoSeconds <= c.downlinkActiveSeconds;
+
+    // Interval.
+    d.intervalSeconds = c.intervalSeconds;
+    if (!i.charging && this.band === BAND_CRITICAL) {
+      d.intervalSeconds = Math.min(c.intervalSeconds * c.criticalStretch, c.maxIntervalSeconds);
+    } else if (!i.charging && this.band === BAND_EMPTY) {
+      d.intervalSeconds = c.maxIntervalSeconds;
+    }
+
+    // Mode.
+    let why = "";
+    let stay = false;
+    if (i.charging) {
+      stay = true;
+      why = "charging";
+    } else if (this.band === BAND_HIGH) {
+      stay = true;
+      why = "battery high";
+    } else if (this.band === BAND_MID && recent) {
+      stay = true;
+      why = "downlink active";
+    } else {
+      why = "battery " + bandName(this.band) + (this.band === BAND_MID ? ", no downlink" : "");
+      // Deep sleep only pays when one interval connected costs more than a reconnect.
+      if (this.stayCost(d.intervalSeconds, limit) <= this.reconnectCost()) {
+        stay = true;
+        why = why + ", but a reconnect costs more than " + d.intervalSeconds + " s connected";
+      }
+    }
+    if (this.weak) why = why + ", weak signal";
+    d.mode = stay ? MODE_STAY : MODE_SLEEP;
+
+    // Keep-alive.
+    if (!stay) d.keepAlive = Math.min(c.sleepKeepAlive, limit);
+    else if (i.charging) d.keepAlive = Math.min(c.chargingKeepAlive, limit);
+    else d.keepAlive = limit;
+    if (d.keepAlive < c.minKeepAlive) d.keepAlive = c.minKeepAlive;
+
+    // Reconnect for a new keep-alive (stay mode, connected, keep-alive changed).
+    const cur = i.currentKeepAlive;
+    if (stay && cur > 0 && cur !== d.keepAlive) {
+      if (cur > limit) {
+        d.reconnect = true;
+        why = why + "; reconnect: keep-alive " + cur + " s above the limit " + limit + " s";
+      } else {
+        const saving = c.savingHorizonSeconds * c.pingCostMas * (1 / cur - 1 / d.keepAlive);
+        if (saving > this.reconnectCost()) {
+          d.reconnect = true;
+          why = why + "; reconnect: saves " + Math.round(saving) + " mAs/" + c.savingHorizonSeconds + " s > cost " + this.reconnectCost();
+        } else {
+          why = why + "; keep-alive " + d.keepAlive + " s at next connect (saving " + Math.round(saving) + " < cost " + this.reconnectCost() + ")";
+        }
+      }
+    }
+    d.reason = why;
+    return d;
+  }
+
+  /** Band and signal flag in one small integer, for Storage across deep sleep. */
+  state(): number {
+    return (this.band + 1) * 2 + (this.weak ? 1 : 0);
+  }
+
+  restore(s: number): void {
+    if (s < 0 || s > 11) return;
+    this.band = Math.floor(s / 2) - 1;
+    this.weak = s % 2 === 1;
+  }
+}
+
+/** Default LiPo curve (volts, percent pairs, volts ascending), as in boards/esp32-lipo-sensor.json. */
+const CURVE = [3.27, 0, 3.61, 5, 3.69, 10, 3.71, 15, 3.73, 20, 3.75, 25, 3.77, 30, 3.79, 35, 3.8, 40, 3.82, 45, 3.84, 50, 3.85, 55, 3.87, 60, 3.91, 65, 3.95, 70, 3.98, 75, 4.02, 80, 4.08, 85, 4.11, 90, 4.15, 95, 4.2, 100];
+
+/** Battery percent from the cell voltage (piecewise linear on the LiPo curve), 0..100. */
+export function batteryPercent(volts: number): number {
+  if (volts <= CURVE[0]) return 0;
+  for (let k = 2; k < CURVE.length; k += 2) {
+    if (volts <= CURVE[k]) {
+      const v0 = CURVE[k - 2];
+      const p0 = CURVE[k - 1];
+      return p0 + ((volts - v0) / (CURVE[k] - v0)) * (CURVE[k + 1] - p0);
+    }
+  }
+  return 100;
+}
+
+export function newPowerConfig(): PowerConfig {
+  return new PowerConfig();
+}
+export function newPowerInputs(): PowerInputs {
+  return new PowerInputs();
+}
+export function newKeepAlivePolicy(cfg: PowerConfig): KeepAlivePolicy {
+  return new KeepAlivePolicy(cfg);
+}

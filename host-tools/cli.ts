@@ -12,6 +12,10 @@ commands:
   build [--target espruino|lua]   check the firmware subset, then write dist/espruino/*.js and dist/lua/*.lua
   check                           run only the subset checker and the type checker
   emulate [options]               run the built app on an emulated board (see: wisp emulate --help)
+  ports [--json]                  list serial ports (vendor/product where known)
+  flash [--port P] [options]      build, upload the app and device settings over serial (see: wisp flash --help)
+  flash-firmware --port P --bin F write an Espruino interpreter image through the ESP32 ROM bootloader
+  monitor --port P [--baud N]     serial console (Ctrl-] quits)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -36,6 +40,22 @@ async function main(argv: string[]): Promise<number> {
     case "emulate": {
       const { runEmulate } = await import("./emulator/cli-emulate.ts");
       return await runEmulate(rest);
+    }
+    case "ports": {
+      const { runPorts } = await import("./flasher/cli-flash.ts");
+      return await runPorts(rest);
+    }
+    case "flash": {
+      const { runFlash } = await import("./flasher/cli-flash.ts");
+      return await runFlash(rest);
+    }
+    case "flash-firmware": {
+      const { runFlashFirmware } = await import("./flasher/firmware.ts");
+      return await runFlashFirmware(rest);
+    }
+    case "monitor": {
+      const { runMonitor } = await import("./flasher/cli-flash.ts");
+      return await runMonitor(rest);
     }
     case undefined:
     case "help":

@@ -23,25 +23,23 @@ export async function openPort(path: string, baudRate = 115200): Promise<SerialP
   }
   const port = new SerialPort({ path, baudRate, autoOpen: false, lock: true });
   await new Promise<void>((resolve, reject) => {
-    port.open((err) => {
-      if (!err) return resolve();
-      const m = err.message;
-      if (/EACCES|Permission denied/i.test(m)) {
-        const user = os.userInfo().username;
-        reject(
-          new FlashError(
-            `permission denied opening ${path}: add yourself to the group that owns it and log in again: sudo usermod -aG dialout ${user} (on Arch: uucp)`,
-            "PORT_PERMISSION",
-          ),
-        );
-      } else if (/EBUSY|resource busy|Cannot lock port|locked/i.test(m)) {
-        reject(new FlashError(`serial port ${path} is busy: another program (a monitor, screen, the Arduino IDE) has it open; close it and retry`, "PORT_BUSY"));
-      } else if (/ENOENT|No such file/i.test(m)) {
-        reject(new FlashError(`serial port ${path} does not exist: is the board plugged in?`, "PORT_MISSING"));
-      } else reject(new FlashError(`cannot open serial port ${path}: ${m}`, "PORT_OPEN"));
-    });
+    port.open((err) => (err ? reject(explainOpenError(path, err.message)) : resolve()));
   });
   return port;
+}
+
+/** The FlashError for an OS error opening `path`, with the fix where there is one. */
+export function explainOpenError(path: string, m: string, user = os.userInfo().username): FlashError {
+  if (/EACCES|EPERM|Permission denied/i.test(m))
+    return new FlashError(
+      `permission denied opening ${path}: add yourself to the group that owns it (usually dialout; uucp on Arch) and log in again: sudo usermod -aG dialout ${user}`,
+      "PORT_PERMISSION",
+    );
+  if (/EBUSY|resource busy|Cannot lock port|locked/i.test(m))
+    return new FlashError(`serial port ${path} is busy: another program (a monitor, screen, the Arduino IDE) has it open; close it and retry`, "PORT_BUSY");
+  if (/ENOENT|No such file/i.test(m)) return new FlashError(`serial port ${path} does not exist: is the board plugged in? \`wisp ports\` lists the ports`, "PORT_MISSING");
+  if (/Inappropriate ioctl|ENOTTY/i.test(m)) return new FlashError(`${path} is not a serial port (${m})`, "NOT_A_PORT");
+  return new FlashError(`cannot open serial port ${path}: ${m}`, "PORT_OPEN");
 }
 
 export function closePort(port: SerialPort): Promise<void> {

@@ -117,7 +117,7 @@ test("interpreter too old", { timeout: 20_000, skip: skipUnless("socat") }, asyn
 test("full Storage: refused before writing, the old app stays", { timeout: 20_000, skip: skipUnless("socat") }, async () => {
   const r = await flashInto((b) => (b.storage = { bytes: 4096 }));
   assert.equal(r.err.code, "STORAGE_FULL");
-  assert.match(r.err.message, /not enough free Storage.*\(3400 B\) needs about \d+ B.*\d+ B are free/);
+  assert.match(r.err.message, /not enough free Storage.*\(3600 B\) needs about \d+ B.*\d+ B are free/);
   assert.equal(r.boot, OLD_APP);
 });
 

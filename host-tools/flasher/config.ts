@@ -130,8 +130,10 @@ export function validateConfig(raw: unknown): string[] {
   const out: string[] = [];
   for (const e of v.errors ?? []) {
     const line = describe(e, raw);
-    if (!seen.has(line)) {
-      seen.add(line);
+    const field = line.slice(0, line.indexOf(":"));
+    if (!seen.has(field)) {
+      // one message per field: the first failing rule
+      seen.add(field);
       out.push(line);
     }
   }

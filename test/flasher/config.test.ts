@@ -1,0 +1,128 @@
+/**
+ * flash.config.json validation (ajv against flash.config.schema.json): one case per
+ * field, each message naming the field, the value and what was expected; secrets
+ * never echoed; settings from config + environment.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { ConfigError, deviceSettings, loadConfig, validateConfig, type FlashConfig } from "../../host-tools/flasher/config.ts";
+import { runFlash } from "../../host-tools/flasher/cli-flash.ts";
+
+function valid(): any {
+  return {
+    board: "esp32-lipo-sensor",
+    port: "/dev/ttyUSB0",
+    baudRate: 115200,
+    device: {
+      clientId: "wisp-sensor-01",
+      topicPrefix: "wisp",
+      wifi: { ssid: "my-network", password: "pw" },
+      broker: { url: "mqtt://broker.local:1883", username: "u", password: "p" },
+    },
+    telemetry: { intervalSeconds: 60, qos: 1 },
+    mqtt: { keepAliveSeconds: 60, cleanSession: false },
+  };
+}
+
+function set(obj: any, field: string, v: unknown): any {
+  const keys = field.split(".");
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = o[k];
+  if (v === undefined) delete o[keys.at(-1)!];
+  else o[keys.at(-1)!] = v;
+  return obj;
+}
+
+/** [field, bad value, expected message part] */
+const CASES: [string, unknown, RegExp][] = [
+  ["board", "ESP32 Board", /^board: "ESP32 Board" — expected a board id/],
+  ["board", undefined, /^board: \(missing\) — expected a value \(this field is required\)/],
+  ["port", "", /^port: "" — expected a non-empty string/],
+  ["baudRate", 12345, /^baudRate: 12345 — expected one of 9600, .*115200/],
+  ["device", undefined, /^device: \(missing\) — expected a value/],
+  ["device.clientId", "has space", /^device\.clientId: "has space" — expected letters, digits/],
+  ["device.clientId", "x".repeat(24), /^device\.clientId: "x{24}" — expected at most 23 characters/],
+  ["device.topicPrefix", "a/#", /^device\.topicPrefix: "a\/#" — expected a topic prefix without the wildcards/],
+  ["device.wifi.ssid", "", /^device\.wifi\.ssid: "" — expected a non-empty string/],
+  ["device.wifi.ssid", "s".repeat(33), /^device\.wifi\.ssid: "s{33}" — expected at most 32 characters/],
+  ["device.wifi.password", 12345678, /^device\.wifi\.password: \(hidden\) — expected type string/],
+  ["device.broker.url", "http://x:1883", /^device\.broker\.url: "http:\/\/x:1883" — expected mqtt:\/\/host\[:port\]/],
+  ["device.broker.username", 5, /^device\.broker\.username: 5 — expected type string or null/],
+  ["device.broker.password", 42, /^device\.broker\.password: \(hidden\) — expected type string or null/],
+  ["telemetry.intervalSeconds", 0, /^telemetry\.intervalSeconds: 0 — expected a number >= 1/],
+  ["telemetry.intervalSeconds", 1.5, /^telemetry\.intervalSeconds: 1\.5 — expected type integer/],
+  ["telemetry.qos", 3, /^telemetry\.qos: 3 — expected one of 0, 1, 2/],
+  ["mqtt.keepAliveSeconds", 65536, /^mqtt\.keepAliveSeconds: 65536 — expected a number <= 65535/],
+  ["mqtt.keepAliveSeconds", -1, /^mqtt\.keepAliveSeconds: -1 — expected a number >= 0/],
+  ["mqtt.cleanSession", "yes", /^mqtt\.cleanSession: "yes" — expected type boolean/],
+  ["mqtt.retain", true, /^mqtt\.retain: true — expected no such field/],
+  ["wifi", {}, /^wifi: \{\} — expected no such field/],
+];
+
+test("a full valid config and the repo's flash.config.json pass", () => {
+  assert.deepEqual(validateConfig(valid()), []);
+  assert.equal(loadConfig("flash.config.json").board, "esp32-lipo-sensor");
+});
+
+for (const [field, value, re] of CASES) {
+  test(`config field ${field} = ${JSON.stringify(value) ?? "(missing)"}`, () => {
+    const problems = validateConfig(set(valid(), field, value));
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0], re);
+  });
+}
+
+test("secrets are never shown in messages", () => {
+  const c = set(set(valid(), "device.wifi.password", "x".repeat(80)), "device.broker.password", { p: "topsecret" });
+  const text = validateConfig(c).join("\n");
+  assert.ok(!text.includes("xxxxxxxx") && !text.includes("topsecret"), text);
+});
+
+test("several problems are all reported; bad JSON and a missing file are clear", () => {
+  const c = set(set(valid(), "telemetry.qos", 9), "device.clientId", "");
+  assert.equal(validateConfig(c).length, 2);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-cfg-"));
+  try {
+    fs.writeFileSync(path.join(dir, "bad.json"), "{ board: ");
+    assert.throws(() => loadConfig(path.join(dir, "bad.json")), (e: ConfigError) => /bad\.json: .*not valid JSON/s.test(e.message));
+    assert.throws(() => loadConfig(path.join(dir, "none.json")), (e: ConfigError) => /none\.json: .*cannot read: ENOENT/s.test(e.message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("wisp flash reports config problems before touching any port", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-cfg-"));
+  try {
+    const f = path.join(dir, "c.json");
+    fs.writeFileSync(f, JSON.stringify(set(valid(), "telemetry.qos", 7)));
+    const lines: string[] = [];
+    assert.equal(await runFlash(["--config", f, "--app", f, "--port", "/dev/null-not"], { out: (l) => lines.push(l) }), 1);
+    assert.match(lines.join("\n"), /c\.json: 1 problem\(s\)\n  telemetry\.qos: 7 — expected one of 0, 1, 2/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("device settings: config plus environment overrides, board details from boards/", () => {
+  const cfg = valid() as FlashConfig;
+  const s = deviceSettings(cfg, { WISP_WIFI_PASSWORD: "envpw", WISP_MQTT_PASSWORD: "mq" });
+  assert.equal(s.wifiPassword, "envpw");
+  assert.equal(s.password, "mq");
+  assert.equal(s.brokerHost, "broker.local");
+  assert.equal(s.brokerPort, 1883);
+  assert.equal(s.brokerScheme, "mqtt");
+  assert.equal(s.clientId, "wisp-sensor-01");
+  assert.equal(s.intervalSeconds, 60);
+  assert.equal(s.qos, 1);
+  assert.equal(s.cleanSession, false);
+  assert.equal((s.board as any).id, "esp32-lipo-sensor");
+  const s2 = deviceSettings(cfg, { WISP_BROKER_URL: "mqtts://secure.example" });
+  assert.equal(s2.brokerScheme, "mqtts");
+  assert.equal(s2.brokerPort, 8883);
+  assert.equal(s2.wifiPassword, "pw");
+  assert.throws(() => deviceSettings(set(valid(), "device.broker.url", ""), {}), /device\.broker\.url: "" — expected the broker/);
+});

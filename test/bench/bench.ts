@@ -151,3 +151,75 @@ for (const target of ["espruino", "lua"] as const) {
     console.log(`| dist/${target}/${f} | ${fs.statSync(path.join(dir, f)).size} |`);
   }
 }
+
+// ---- Flash throughput over a socat pty at 115200 baud (wisp flash, host-tools/flasher) ----
+// A pty does not pace bytes like a UART, so the writes are paced here at the line
+// rate (10 bits per byte: start, 8 data, stop). Reported: payload bytes/s as a
+// fraction of the line rate, and the share of the wire taken by the app's bytes
+// (the rest is escaping, the Storage.write calls and the CRC check).
+await (async () => {
+  const { hasCommand } = await import("../helpers/system-deps.ts");
+  if (!hasCommand("socat")) {
+    console.log("\nflash throughput: skipped (socat is not installed)");
+    return;
+  }
+  const { startBoard } = await import("../../host-tools/emulator/emulator.ts");
+  const { attachSerialRepl, openPtyPair } = await import("../../host-tools/emulator/pty.ts");
+  const { openPort, closePort } = await import("../../host-tools/flasher/serial.ts");
+  const { EspruinoRepl, linkFromSerialPort } = await import("../../host-tools/flasher/espruino.ts");
+  const { flashApp } = await import("../../host-tools/flasher/upload.ts");
+  const BAUD = 115200;
+  const lineBytesPerSec = BAUD / 10;
+  const appFile = artifactPath("espruino", "app");
+  const app = fs.readFileSync(appFile, "utf8");
+  const board = startBoard({ storageFile: null, clock: "real", board: "esp32-lipo-sensor" });
+  const pair = await openPtyPair();
+  const serial = attachSerialRepl(board, pair.boardPath);
+  const port = await openPort(pair.hostPath, BAUD);
+  try {
+    console.log(`\nflash throughput over a pty, writes paced at ${BAUD} baud (${lineBytesPerSec} B/s line rate), ${path.basename(appFile)} ${Buffer.byteLength(app)} B`);
+    console.log("| chunk | window | payload B/s | fraction of line rate | app share of wire bytes |");
+    console.log("|---:|---:|---:|---:|---:|");
+    for (const [chunk, window] of [[128, 2], [256, 2], [512, 2], [512, 4]]) {
+      const raw = linkFromSerialPort(port);
+      let wire = 0;
+      let nextFree = 0;
+      const paced = {
+        onData: raw.onData,
+        offData: raw.offData,
+        async write(b: Buffer) {
+          wire += b.length;
+          const now = performance.now();
+          const start = Math.max(now, nextFree);
+          nextFree = start + (b.length * 1000) / lineBytesPerSec;
+          if (nextFree > now) await new Promise((r) => setTimeout(r, nextFree - now));
+          await raw.write(b);
+        },
+      };
+      const repl = new EspruinoRepl(paced);
+      let payload = 0;
+      let rate = 0;
+      await flashApp(repl, {
+        app,
+        chunkSize: chunk,
+        window,
+        noReset: true,
+        onEvent: (e) => {
+          if (e.event === "progress") {
+            payload = e.bytes;
+            rate = e.bytesPerSecond;
+          }
+        },
+      });
+      repl.close();
+      console.log(`| ${chunk} | ${window} | ${rate} | ${(rate / lineBytesPerSec).toFixed(2)} | ${(payload / wire).toFixed(2)} |`);
+    }
+  } catch (e) {
+    console.log(`flash throughput: failed: ${(e as Error).message}`);
+  } finally {
+    await closePort(port);
+    serial.close();
+    await pair.close();
+    board.stop();
+  }
+})();

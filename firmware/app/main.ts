@@ -5,6 +5,25 @@
 import { EspruinoPlatform } from "../platform/espruino";
 import { AppOptions, TelemetryApp } from "./telemetry";
 
+declare function require(name: string): any;
+
+function load(name: string): any {
+  return require(name);
+}
+
+/** wisp.json `power`: every number goes through PowerConfig.setField (named errors). */
+function powerSettings(o: AppOptions, log: (l: string) => void): void {
+  const j = load("Storage").readJSON("wisp.json", true);
+  if (j === undefined || j === null || typeof j.power !== "object" || j.power === null) return;
+  const names: string[] = Object.keys(j.power);
+  for (const n of names) {
+    const err = o.power.setField(n, j.power[n]);
+    if (err !== "") log("config: " + err + " (default kept)");
+  }
+  const bad = o.power.validate();
+  if (bad !== "") log("config: " + bad);
+}
+
 const p = new EspruinoPlatform();
 const s = p.settings();
 if (s === null) {
@@ -16,10 +35,12 @@ if (s === null) {
   o.qos = p.extra("qos", o.qos);
   o.cleanSession = p.extraBool("cleanSession", o.cleanSession);
   o.mode = p.extraStr("mode", o.mode);
+  o.commands = p.extraBool("commands", o.commands);
   o.rx = p.buffer("rx", o.rx);
   o.tx = p.buffer("tx", o.tx);
   o.inflight = p.buffer("inflight", o.inflight);
   o.offlineQueue = p.buffer("offlineQueue", o.offlineQueue);
+  powerSettings(o, (l: string) => p.log(l));
   const app = new TelemetryApp(p, s, o);
   let up = false;
   p.onWifi((on: boolean) => {

@@ -2,14 +2,21 @@
  * The telemetry application, on any Platform: connect with a will
  * (`<prefix>/<id>/status` = "offline", retained, QoS 1), publish the birth "online"
  * (retained) after each CONNACK, then compact JSON telemetry on
- * `<prefix>/<id>/telemetry` every interval. Two modes:
+ * `<prefix>/<id>/telemetry` every interval.
+ * Modes:
  *   - "stay":  stay connected; publish every interval (offline queue while down);
  *   - "sleep": per wake, publish one reading, then "sleeping" (retained), DISCONNECT,
- *              save the session and deep-sleep for the interval.
+ *              save the session and deep-sleep for the interval;
+ *   - "auto":  the KeepAlivePolicy (firmware/power) picks stay or sleep, the keep-alive
+ *              and the interval at boot/wake and after each reading in stay mode;
+ *              every decision is logged as a `policy ...` console line.
+ * Commands on `<prefix>/<id>/cmd` (QoS 1): `interval=N` (N whole seconds, 10..86400);
+ * anything else is rejected with a console line. A command counts as downlink activity.
  */
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
 import { clientErrorName } from "../mqtt/results";
+import { batteryPercent, bandName, KeepAlivePolicy, MODE_SLEEP, PowerConfig, PowerDecision, PowerInputs } from "../power/policy";
 
 /** App options beyond DeviceSettings (Storage wisp.json extras and board buffer sizes). */
 export class AppOptions {
@@ -17,18 +24,36 @@ export class AppOptions {
   intervalSeconds = 60;
   qos = 1;
   cleanSession = false;
-  /** "stay" or "sleep". */
-  mode = "stay";
+  /** "stay", "sleep" or "auto" (the power policy decides). */
+  mode = "auto";
+  /** Power policy thresholds (mode "auto"). */
+  power: PowerConfig = new PowerConfig();
   rx = 512;
   tx = 512;
   inflight = 4;
   offlineQueue = 8;
+  /** Subscribe to `<prefix>/<id>/cmd` (off by default, see docs/power.md). */
+  commands = false;
   /** Sleep mode: give up on the broker after this long awake, and sleep anyway. */
   awakeLimitMs = 30000;
 }
 
 export const SESSION_FILE = "wisp.session";
 const SEQ_FILE = "wisp.seq";
+/** Policy state across deep sleep: band/weak state, -RSSI, downlink flag (3 bytes). */
+export const POWER_FILE = "wisp.power";
+
+/** A whole number from decimal digits, or -1. */
+function digits(s: string, from: number): number {
+  let v = 0;
+  if (strLen(s) <= from || strLen(s) - from > 6) return -1;
+  for (let i = from; i < strLen(s); i++) {
+    const c = strByte(s, i);
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
 
 function num4(v: number): string {
   return String.fromCharCode(shr(v, 24) & 255, shr(v, 16) & 255, shr(v, 8) & 255, v & 255);
@@ -47,6 +72,19 @@ export class TelemetryApp {
   seq = 0;
   statusTopic: string;
   telemetryTopic: string;
+  cmdTopic: string;
+  /** Mode in effect now ("stay" or "sleep"); with "auto" the policy sets it. */
+  runMode: string;
+  /** Interval in effect now (s). */
+  interval: number;
+  policy: KeepAlivePolicy | null = null;
+  /** millis() of the last command received; -1 none. */
+  lastDownlink = -1;
+  /** From Storage: a command arrived during the previous wake. */
+  private downlinkBefore = false;
+  private savedRssi = 0;
+  /** What publish() returned for the last reading. */
+  private lastId = -1;
   private timer = -1;
   private waitId = -1;
   private phase = 0; // sleep mode: 0 telemetry pending, 1 awaiting its ack, 2 awaiting "sleeping" ack, 3 asleep
@@ -59,6 +97,14 @@ export class TelemetryApp {
     const base = s.topicPrefix + "/" + s.clientId;
     this.statusTopic = base + "/status";
     this.telemetryTopic = base + "/telemetry";
+    this.cmdTopic = base + "/cmd";
+    this.runMode = o.mode === "sleep" ? "sleep" : "stay";
+    this.interval = o.intervalSeconds;
+    if (o.mode === "auto") {
+      o.power.intervalSeconds = o.intervalSeconds;
+      if (o.power.maxIntervalSeconds < o.intervalSeconds) o.power.maxIntervalSeconds = o.intervalSeconds;
+      this.policy = new KeepAlivePolicy(o.power);
+    }
     const c = new ClientConfig();
     c.host = s.brokerHost;
     c.port = s.brokerPort;
@@ -86,7 +132,9 @@ export class TelemetryApp {
     this.tick = () => {
       this.timer = -1;
       this.publishReading();
-      if (this.o.mode !== "sleep") this.timer = this.p.after(this.o.intervalSeconds * 1000, this.tick);
+      if (this.runMode === "sleep") return;
+      if (this.policy !== null) this.review();
+      if (this.runMode !== "sleep") this.timer = this.p.after(this.interval * 1000, this.tick);
     };
   }
 
@@ -101,15 +149,23 @@ export class TelemetryApp {
     if (!this.o.cleanSession && c.restoreSession(SESSION_FILE) && (c.queued() > 0 || c.inflightFree() < c.cfg.inflight)) {
       p.log("session restored inflight=" + (c.cfg.inflight - c.inflightFree()) + " queued=" + c.queued());
     }
+    if (this.policy !== null) this.firstDecision();
+    if (this.o.commands) c.subscribe([this.cmdTopic], [1], (topic: string, payload: string, qos: number, retain: boolean) => this.command(payload));
     c.onConnect = (sp: boolean) => {
-      if (this.o.mode === "sleep" && this.phase === 0) this.publishReading();
+      // With a command subscription pending, sleep mode waits for its SUBACK so that
+      // queued commands arrive before the board goes back to sleep.
+      if (this.runMode === "sleep" && this.phase === 0 && c.subscription(this.cmdTopic) < 0 && this.o.commands) return;
+      if (this.runMode === "sleep" && this.phase === 0) this.publishReading();
+    };
+    c.onSubscribed = (filter: string, code: number) => {
+      if (this.runMode === "sleep" && this.phase === 0) this.publishReading();
     };
     c.onPublished = (id: number) => this.acked(id);
     c.onError = (code: number, detail: string) => {
       if (code < -40 && code > -46) p.log("broker refused: " + clientErrorName(code));
     };
     c.connect();
-    if (this.o.mode === "sleep") {
+    if (this.runMode === "sleep") {
       this.timer = this.p.after(this.o.awakeLimitMs, () => {
         this.timer = -1;
         p.log("broker not reached: sleeping anyway");
@@ -138,12 +194,13 @@ export class TelemetryApp {
     this.seq++;
     this.p.storageWrite(SEQ_FILE, num4(this.seq));
     const r = this.client.publish(this.telemetryTopic, this.reading(), this.o.qos, false);
+    this.lastId = r;
     if (r < 0) {
       this.p.log("publish seq=" + this.seq + " failed: " + clientErrorName(r));
       return;
     }
     this.p.log("publish seq=" + this.seq + (r === 65536 ? " queued" : ""));
-    if (this.o.mode === "sleep") {
+    if (this.runMode === "sleep") {
       this.phase = 1;
       this.waitId = r;
       if (r === 0) this.acked(0);
@@ -151,7 +208,7 @@ export class TelemetryApp {
   }
 
   private acked(id: number): void {
-    if (this.o.mode !== "sleep" || id !== this.waitId) return;
+    if (this.runMode !== "sleep" || id !== this.waitId) return;
     if (this.phase === 1) {
       this.phase = 2;
       this.waitId = this.client.publish(this.statusTopic, "sleeping", 1, true);
@@ -167,7 +224,113 @@ export class TelemetryApp {
     if (this.timer >= 0) this.p.cancel(this.timer);
     this.client.disconnect();
     if (!this.o.cleanSession || this.client.queued() > 0) this.client.saveSession(SESSION_FILE);
-    this.p.log("sleep " + this.o.intervalSeconds + " s");
-    this.p.deepSleep(this.o.intervalSeconds * 1000);
+    if (this.policy !== null) this.savePolicy();
+    this.p.log("sleep " + this.interval + " s");
+    this.p.deepSleep(this.interval * 1000);
+  }
+
+  /** `interval=N`: validated, applied from the next reading. */
+  private command(payload: string): void {
+    this.lastDownlink = this.p.millis();
+    const pre = "interval=";
+    let ok = strLen(payload) > strLen(pre);
+    for (let i = 0; ok && i < strLen(pre); i++) ok = strByte(payload, i) === strByte(pre, i);
+    const n = ok ? digits(payload, strLen(pre)) : -1;
+    if (n < 10 || n > 86400) {
+      this.p.log("command rejected: expected interval=N with N in 10..86400 s");
+      return;
+    }
+    this.o.intervalSeconds = n;
+    this.interval = n;
+    if (this.policy !== null) {
+      this.o.power.intervalSeconds = n;
+      if (this.o.power.maxIntervalSeconds < n) this.o.power.maxIntervalSeconds = n;
+    }
+    this.p.log("command interval=" + n);
+  }
+
+  // ------------------------------------------------------------ power policy
+
+  private inputs(currentKa: number): PowerInputs {
+    const p = this.p;
+    const i = new PowerInputs();
+    const v = p.batteryVolts();
+    i.batteryPct = batteryPercent(v);
+    i.charging = v >= this.o.power.chargingVolts;
+    i.rssi = p.wifiUp() ? p.rssi() : this.savedRssi;
+    if (this.lastDownlink >= 0) i.downlinkAgoSeconds = Math.floor((p.millis() - this.lastDownlink) / 1000);
+    else if (this.downlinkBefore) i.downlinkAgoSeconds = this.interval;
+    i.currentKeepAlive = currentKa;
+    return i;
+  }
+
+  private logDecision(d: PowerDecision, i: PowerInputs): void {
+    this.p.log(
+      "policy mode=" + d.mode + " ka=" + d.keepAlive + " interval=" + d.intervalSeconds +
+      " band=" + bandName(d.band) + " pct=" + Math.round(i.batteryPct) + " rssi=" + i.rssi +
+      (d.reconnect ? " reconnect" : "") + ": " + d.reason,
+    );
+  }
+
+  /** Boot / wake: restore the policy state and choose mode, keep-alive and interval. */
+  private firstDecision(): void {
+    const pol = this.policy;
+    if (pol === null) return;
+    const s = this.p.storageRead(POWER_FILE);
+    if (s !== null && strLen(s) === 3) {
+      pol.restore(strByte(s, 0));
+      this.savedRssi = -strByte(s, 1);
+      this.downlinkBefore = strByte(s, 2) === 1;
+    }
+    const i = this.inputs(0);
+    const d = pol.decide(i);
+    this.logDecision(d, i);
+    this.runMode = d.mode;
+    this.interval = d.intervalSeconds;
+    this.client.cfg.connect.keepAlive = d.keepAlive;
+    this.savePolicy();
+  }
+
+  /** Stay mode, after each reading: apply a new interval, reconnect, or go to deep sleep. */
+  private review(): void {
+    const pol = this.policy;
+    if (pol === null) return;
+    const c = this.client;
+    const i = this.inputs(c.connected() ? c.cfg.connect.keepAlive : 0);
+    const d = pol.decide(i);
+    const changed = d.mode !== this.runMode || d.keepAlive !== c.cfg.connect.keepAlive || d.intervalSeconds !== this.interval;
+    if (changed) this.logDecision(d, i);
+    this.interval = d.intervalSeconds;
+    if (d.mode === MODE_SLEEP) {
+      // Sleep once this reading is acknowledged (or the awake limit passes).
+      this.runMode = MODE_SLEEP;
+      c.cfg.connect.keepAlive = d.keepAlive;
+      this.phase = 1;
+      this.waitId = this.lastId;
+      if (!c.connected() || this.lastId <= 0 || this.lastId === 65536 || c.inflightFree() === c.cfg.inflight) this.acked(this.lastId);
+      if (this.phase !== 3) {
+        this.timer = this.p.after(this.o.awakeLimitMs, () => {
+          this.timer = -1;
+          this.sleep();
+        });
+      }
+      return;
+    }
+    if (d.keepAlive !== c.cfg.connect.keepAlive) {
+      c.cfg.connect.keepAlive = d.keepAlive;
+      if (d.reconnect) {
+        c.disconnect();
+        c.connect();
+      }
+    }
+    if (changed) this.savePolicy();
+  }
+
+  private savePolicy(): void {
+    const pol = this.policy;
+    if (pol === null) return;
+    const rs = this.p.wifiUp() ? this.p.rssi() : this.savedRssi;
+    const up = this.lastDownlink >= 0 ? 1 : 0;
+    this.p.storageWrite(POWER_FILE, String.fromCharCode(pol.state(), rs < 0 && rs > -128 ? -rs : 0, up));
   }
 }

@@ -119,6 +119,8 @@ export function settingsFromConfig(cfg: Json, broker: { scheme: string; host: st
   if (cfg.telemetry?.qos !== undefined) s.qos = cfg.telemetry.qos;
   if (cfg.mqtt?.keepAliveSeconds !== undefined) s.keepAliveSeconds = cfg.mqtt.keepAliveSeconds;
   if (cfg.mqtt?.cleanSession !== undefined) s.cleanSession = cfg.mqtt.cleanSession;
+  if (typeof cfg.telemetry?.mode === "string") (s as Record<string, unknown>).mode = cfg.telemetry.mode;
+  if (cfg.power && typeof cfg.power === "object") (s as Record<string, unknown>).power = cfg.power;
   return s;
 }
 

@@ -223,3 +223,23 @@ await (async () => {
     board.stop();
   }
 })();
+
+// ---------------------------------------------------------------- power policy (24 h virtual)
+await (async () => {
+  const { compareDay } = await import("../power/day-run.ts");
+  const cell = 2000;
+  console.log("\nenergy over 24 h of board time (virtual clock), esp32-lipo-sensor at 20 % battery, a QoS 1 reading every 300 s");
+  console.log("| policy | mAh/day | days on a 2000 mAh cell | messages delivered | lost |");
+  console.log("|---|---:|---:|---:|---:|");
+  try {
+    const { baseline, policy } = await compareDay(300);
+    for (const r of [baseline, policy]) {
+      const e = r.energy;
+      console.log(`| ${r.name} | ${e.mAhPerDay.toFixed(2)} | ${(cell / e.mAhPerDay).toFixed(1)} | ${r.delivered} | ${r.missing.length} |`);
+    }
+    const saving = 1 - policy.energy.mAhPerDay / baseline.energy.mAhPerDay;
+    console.log(`policy saving: ${(saving * 100).toFixed(1)} % (target >= 30 %)`);
+  } catch (e) {
+    console.log(`power comparison: failed: ${(e as Error).message}`);
+  }
+})();

@@ -17,6 +17,8 @@ export interface Link {
   write(bytes: Buffer): Promise<void>;
   onData(fn: (b: Buffer) => void): void;
   offData(fn: (b: Buffer) => void): void;
+  /** Called once if the link goes away (port closed, cable unplugged). */
+  onClose?(fn: () => void): void;
 }
 
 export function linkFromSerialPort(port: SerialPort): Link {
@@ -30,6 +32,10 @@ export function linkFromSerialPort(port: SerialPort): Link {
       }),
     onData: (fn) => port.on("data", fn),
     offData: (fn) => port.off("data", fn),
+    onClose: (fn) => {
+      port.once("close", fn);
+      port.once("error", fn);
+    },
   };
 }
 
@@ -75,7 +81,15 @@ export class EspruinoRepl {
     readonly opts: { replyTimeoutMs?: number } = {},
   ) {
     link.onData(this.onData);
+    link.onClose?.(() => {
+      this.lost = true;
+      for (const w of this.waiters.splice(0)) w();
+      for (const w of this.resumeWaiters.splice(0)) w();
+    });
   }
+
+  /** The link went away. */
+  lost = false;
 
   close(): void {
     this.link.offData(this.onData);
@@ -93,8 +107,14 @@ export class EspruinoRepl {
   }
 
   async send(text: string): Promise<void> {
+    if (this.lost) throw new FlashError("the serial port went away (cable unplugged? board reset?)", "PORT_CLOSED");
     await this.whenResumed(this.opts.replyTimeoutMs ?? 5000);
-    await this.link.write(Buffer.from(text, "latin1"));
+    try {
+      await this.link.write(Buffer.from(text, "latin1"));
+    } catch (e) {
+      this.lost = true;
+      throw new FlashError(`the serial port failed while writing (${(e as Error).message}): cable unplugged or board reset? Whatever was not verified was not made the boot code`, "PORT_CLOSED");
+    }
   }
 
   /** Drop whatever the board printed so far. */
@@ -131,6 +151,7 @@ export class EspruinoRepl {
         void before;
         return v;
       }
+      if (this.lost) throw new FlashError(`the serial port went away while waiting for the ${what} (cable unplugged? board reset?); whatever was not verified was not made the boot code`, "PORT_CLOSED");
       const left = stop - Date.now();
       if (left <= 0) throw new FlashError(`no ${what} from the board within ${timeoutMs} ms`, "NO_REPLY");
       await new Promise<void>((resolve) => {

@@ -133,3 +133,42 @@ test("wisp flash: a corrupted chunk fails verification; .bootcde untouched and t
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("wisp flash: the link dies mid-upload; a clear error, and the previous app still boots", { timeout: 30_000, skip: skipUnless("socat") }, async () => {
+  const { dir, cfgFile } = setup();
+  try {
+    writeConfig(cfgFile, "mqtt://127.0.0.1:1", "cut-1");
+    const board = startBoard({ board: "esp32-lipo-sensor", storageFile: path.join(dir, "board.storage.json"), clock: "real", appCode: OLD_APP });
+    const pair = await openPtyPair();
+    const serial = attachSerialRepl(board, pair.boardPath);
+    try {
+      const lines: string[] = [];
+      let cut = false;
+      const code = await runFlash(["--port", pair.hostPath, "--config", cfgFile, "--app", APP, "--json", "--chunk", "64"], {
+        env: {},
+        out: (l) => {
+          lines.push(l);
+          const e = JSON.parse(l);
+          if (!cut && e.event === "progress" && e.bytes >= 1024) {
+            cut = true;
+            serial.close(); // the board end goes away mid-upload
+            void pair.close();
+          }
+        },
+      });
+      assert.equal(code, 1);
+      const err = JSON.parse(lines.at(-1)!);
+      assert.equal(err.event, "error");
+      assert.match(err.code, /PORT_CLOSED|NO_REPLY/, err.message);
+      assert.equal(board.storage.get(".bootcde"), OLD_APP);
+      board.boot("power-on");
+      await until(() => board.evaluate("typeof oldApp") === "number", 5000, "old app after reboot");
+    } finally {
+      serial.close();
+      await pair.close();
+      board.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compareDay } from "./day-run.ts";
+import { compareDay, runDay } from "./day-run.ts";
 
 test("24 h at 20 %: battery-aware policy uses >= 30 % less energy than fixed 60 s keep-alive, no QoS 1 telemetry lost", { timeout: 80_000 }, async () => {
   const { baseline, policy } = await compareDay(300);
@@ -27,4 +27,26 @@ test("24 h at 20 %: battery-aware policy uses >= 30 % less energy than fixed 60 
   assert.ok(policy.policyLines.every((l) => l.includes("mode=sleep") && l.includes("band=low")), policy.policyLines[0]);
   assert.ok(p.timeMs.deepSleep > 0.9 * p.elapsedMs, "mostly in deep sleep");
   assert.equal(b.timeMs.deepSleep, 0);
+});
+
+test("auto mode at 100 %: stays connected; a Wi-Fi loss fires the will, the reconnect births again, nothing lost", { timeout: 30_000 }, async () => {
+  const r = await runDay({
+    name: "auto 100 %",
+    settings: { mode: "auto", intervalSeconds: 60 },
+    batteryPercent: 100,
+    durationMs: 15 * 60_000,
+    wifi: { dropouts: [{ atMs: 200_000, durationMs: 60_000 }] },
+  });
+  assert.ok(r.policyLines[0].includes("mode=stay") && r.policyLines[0].includes("band=high"), r.policyLines[0]);
+  assert.deepEqual(r.statuses.slice(0, 3), ["online", "offline", "online"], "will on Wi-Fi loss, without DISCONNECT");
+  assert.deepEqual(r.missing, []);
+  assert.deepEqual(r.afterPowerCut, ["offline"], "will on power loss");
+});
+
+test("auto mode at 20 %: planned deep sleeps send DISCONNECT, so the will never fires", { timeout: 30_000 }, async () => {
+  const r = await runDay({ name: "auto 20 %", settings: { mode: "auto", intervalSeconds: 120 }, batteryPercent: 20, durationMs: 20 * 60_000 });
+  assert.ok(r.statuses.length >= 18);
+  assert.ok(r.statuses.every((s) => s === "online" || s === "sleeping"), r.statuses.join(","));
+  assert.deepEqual(r.afterPowerCut, []);
+  assert.deepEqual(r.missing, []);
 });

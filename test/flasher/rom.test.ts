@@ -59,3 +59,28 @@ test("flash-firmware: nothing answering is a clear error", { timeout: 60_000, sk
     await pair.close();
   }
 });
+
+test("wisp flash-firmware CLI: --json events, and --bin is required", { timeout: 30_000, skip: skipUnless("socat") }, async () => {
+  const { runFlashFirmware } = await import("../../host-tools/flasher/firmware.ts");
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-fw-"));
+  const bin = path.join(dir, "espruino.bin");
+  fs.writeFileSync(bin, image);
+  try {
+    const lines: string[] = [];
+    assert.equal(await runFlashFirmware(["--port", "/dev/x"], { out: (l) => lines.push(l) }), 1);
+    assert.match(lines[0], /--bin <image\.bin> is required/);
+    await withRom({}, async (rom, hostPath) => {
+      const out: string[] = [];
+      const code = await runFlashFirmware(["--port", hostPath, "--bin", bin, "--address", "0x10000", "--before", "no_reset", "--json"], { out: (l) => out.push(l) });
+      assert.equal(code, 0, out.join("\n"));
+      const ev = out.map((l) => JSON.parse(l));
+      assert.deepEqual([ev[0].event, ev.at(-2).event, ev.at(-1).event], ["chip", "verified", "done"]);
+      assert.deepEqual(rom.flash.subarray(0x10000, 0x10000 + image.length), image);
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import mqtt from "mqtt";
+import { ReportRecorder, renderReport } from "./report.ts";
 import { startAedes, type EmbeddedBroker } from "./broker.ts";
 import { DEFAULT_BOARDS_DIR, listBoards } from "./board.ts";
 import { EmulatedBoard, type BoardEvent, type DeviceSettingsJson } from "./emulator.ts";
@@ -29,6 +30,8 @@ export const EMULATE_USAGE = `usage: wisp emulate [options]
   --erase              start with empty flash
   --seed N             seed for RSSI noise, drop-outs, Math.random (default 1)
   --status-every D     status line (battery, energy) every D of board time (default 1h virtual, 60s real)
+  --battery P          start with the battery at P percent (default: the board JSON's initialPercent)
+  --report FILE        write a self-contained HTML energy report (charts, policy decisions) at the end
   -h, --help           this text
 `;
 
@@ -59,6 +62,8 @@ interface Args {
   erase: boolean;
   seed: number;
   statusEvery?: number;
+  report?: string;
+  battery?: number;
   help: boolean;
 }
 
@@ -84,6 +89,8 @@ function parseArgs(argv: string[]): Args {
       case "--erase": a.erase = true; break;
       case "--seed": a.seed = Number(val()); if (!Number.isInteger(a.seed)) throw new Error("--seed needs an integer"); break;
       case "--status-every": a.statusEvery = parseDuration(val()); break;
+      case "--report": a.report = val(); break;
+      case "--battery": a.battery = Number(val()); if (!(a.battery >= 0 && a.battery <= 100)) throw new Error("--battery needs a percent 0..100"); break;
       case "-h": case "--help": a.help = true; break;
       default: throw new Error(`unknown option ${k}`);
     }
@@ -194,6 +201,7 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
       clock: args.virtual ? "virtual" : "real",
       seed: args.seed,
       settings: settingsFromConfig(cfg, broker),
+      battery: args.battery !== undefined ? { percent: args.battery } : undefined,
       boot: false,
     });
   } catch (e) {
@@ -311,6 +319,7 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
   if (!io.stop) process.once("SIGINT", onSigint);
   else void io.stop.then(onSigint);
 
+  const recorder = args.report ? new ReportRecorder(board, Number.isFinite(duration) ? Math.max(1000, Math.round(duration / 720)) : 10_000) : null;
   board.boot("power-on");
   await board.clock.runUntil(start + duration);
 
@@ -318,6 +327,7 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
   for (const d of inTransit.splice(0)) d();
   const report = board.energy();
   const boots = board.bootCount;
+  const reportData = recorder ? recorder.finish(`wisp energy report: ${board.config.id}, ${settingsFromConfig(cfg, broker).mode ?? "auto"} mode`, messages) : null;
   board.stop();
   process.off("SIGINT", onSigint);
   serial?.close();
@@ -357,5 +367,9 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
       `  time per state: ${Object.entries(report.timeMs).map(([k, v]) => `${k} ${pct(v)}%`).join(", ")}`,
     ].join("\n"),
   );
+  if (args.report && reportData) {
+    fs.writeFileSync(args.report, renderReport(reportData));
+    emit({ type: "report", file: args.report, decisions: reportData.decisions.length }, `report written to ${args.report} (${reportData.decisions.length} policy decisions)`);
+  }
   return 0;
 }

@@ -9,7 +9,7 @@ import { ConfigError, deviceSettings, loadConfig } from "./config.ts";
 import { EspruinoRepl, linkFromSerialPort } from "./espruino.ts";
 import { closePort, FlashError, listPorts, openPort } from "./serial.ts";
 import { flashApp, type FlashEvent } from "./upload.ts";
-import { loadBoard } from "../emulator/board.ts";
+import { BoardConfigError, loadBoard } from "../emulator/board.ts";
 
 export const FLASH_USAGE = `usage: wisp flash [options]
 
@@ -114,8 +114,13 @@ export async function runFlash(argv: string[], io: CliIo = {}): Promise<number> 
   try {
     const cfgFile = a.config ?? "flash.config.json";
     const cfg = loadConfig(cfgFile);
-    const settings = a.settings ? deviceSettings(cfg, env) : undefined;
-    const board = loadBoard(cfg.board);
+    let board: ReturnType<typeof loadBoard>;
+    try {
+      board = loadBoard(cfg.board);
+    } catch (e) {
+      throw new ConfigError(cfgFile, [`board: ${JSON.stringify(cfg.board)} — expected a board of boards/ (${(e as Error).message})`]);
+    }
+    const settings = a.settings ? deviceSettings(cfg, env, undefined, cfgFile) : undefined;
     let appFile = a.app;
     if (!appFile) {
       const { build } = await import("../compiler/build.ts");
@@ -180,6 +185,7 @@ export async function runFlash(argv: string[], io: CliIo = {}): Promise<number> 
   } catch (e) {
     if (e instanceof FlashError) return fail(e.code, e.message);
     if (e instanceof ConfigError) return fail("CONFIG", e.message);
+    if (e instanceof BoardConfigError) return fail("CONFIG", e.message);
     return fail("INTERNAL", (e as Error).stack ?? String(e));
   } finally {
     repl?.close();

@@ -163,10 +163,10 @@ export function loadConfig(file: string): FlashConfig {
  * the rest from the config, secrets from the environment first
  * (WISP_WIFI_PASSWORD, WISP_MQTT_PASSWORD, also WISP_MQTT_USERNAME and WISP_BROKER_URL).
  */
-export function deviceSettings(cfg: FlashConfig, env: NodeJS.ProcessEnv = process.env, boardsDir?: string): DeviceSettingsJson {
+export function deviceSettings(cfg: FlashConfig, env: NodeJS.ProcessEnv = process.env, boardsDir?: string, file = "flash.config.json"): DeviceSettingsJson {
   const board = loadBoard(cfg.board, boardsDir);
   const url = env.WISP_BROKER_URL ?? cfg.device.broker.url;
-  if (!url) throw new ConfigError("config", ["device.broker.url: \"\" — expected the broker the board should reach (or set WISP_BROKER_URL)"]);
+  if (!url) throw new ConfigError(file, ["device.broker.url: \"\" — expected the broker the board should reach (or set WISP_BROKER_URL)"]);
   const b = parseBrokerUrl(url);
   const s: DeviceSettingsJson = {
     ...defaultSettings(board),

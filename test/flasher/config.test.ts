@@ -126,3 +126,16 @@ test("device settings: config plus environment overrides, board details from boa
   assert.equal(s2.wifiPassword, "pw");
   assert.throws(() => deviceSettings(set(valid(), "device.broker.url", ""), {}), /device\.broker\.url: "" — expected the broker/);
 });
+
+test("wisp flash: an unknown board id names the field and the known boards", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-cfg-"));
+  try {
+    const f = path.join(dir, "c.json");
+    fs.writeFileSync(f, JSON.stringify(set(valid(), "board", "esp32-nope")));
+    const lines: string[] = [];
+    assert.equal(await runFlash(["--config", f, "--app", f, "--port", "/dev/null-not"], { out: (l) => lines.push(l) }), 1);
+    assert.match(lines.join("\n"), /board: "esp32-nope" — expected a board of boards\/ \(unknown board "esp32-nope".*known boards: .*esp32-lipo-sensor/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

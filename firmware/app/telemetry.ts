@@ -32,6 +32,8 @@ export class AppOptions {
   tx = 512;
   inflight = 4;
   offlineQueue = 8;
+  /** Sleep mode: how often the client checks for Wi-Fi while associating (ms); short, so the radio is not on idle after association. */
+  wakePollMs = 100;
   /** Subscribe to `<prefix>/<id>/cmd` (off by default, see docs/power.md). */
   commands = false;
   /** Sleep mode: give up on the broker after this long awake, and sleep anyway. */
@@ -164,6 +166,7 @@ export class TelemetryApp {
     c.onError = (code: number, detail: string) => {
       if (code < -40 && code > -46) p.log("broker refused: " + clientErrorName(code));
     };
+    if (this.runMode === "sleep") c.cfg.wifiPollMs = this.o.wakePollMs;
     c.connect();
     if (this.runMode === "sleep") {
       this.timer = this.p.after(this.o.awakeLimitMs, () => {

@@ -75,7 +75,7 @@ test("report page embeds the run: samples, battery, radio states, every policy d
   assert.ok(d.samples.every((s) => s.pct !== null && s.pct > 19 && s.pct <= 20.001), "battery around 20 %");
   // Radio states: time per state from the timeline equals the meter's base-state time (TX/RX bursts overlay it).
   const states = new Set(d.states.map((s) => s.state));
-  for (const s of ["deepSleep", "wifiRx", "modemSleep"]) assert.ok(states.has(s as never), `timeline has ${s}`);
+  for (const s of ["deepSleep", "wifiRx"]) assert.ok(states.has(s as never), `timeline has ${s}`);
   let deep = 0;
   d.states.forEach((s, i) => {
     if (s.state === "deepSleep") deep += (i + 1 < d.states.length ? d.states[i + 1].t : d.durationMs) - s.t;

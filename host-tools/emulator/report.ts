@@ -135,7 +135,7 @@ function clock(ms: number): string {
 
 const W = 900;
 const H = 180;
-const PAD = { l: 60, r: 10, t: 10, b: 24 };
+const PAD = { l: 80, r: 40, t: 22, b: 24 };
 
 function axisX(duration: number): string {
   let out = "";
@@ -163,7 +163,7 @@ function lineChart(id: string, pts: { t: number; v: number }[], duration: number
     const v = (max * k) / 4;
     grid += `<line x1="${PAD.l}" y1="${sy(v)}" x2="${W - PAD.r}" y2="${sy(v)}" stroke="#ddd"/><text x="${PAD.l - 4}" y="${sy(v) + 4}" text-anchor="end">${v < 10 ? v.toFixed(2) : v.toFixed(0)}</text>`;
   }
-  return `<svg id="${id}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(unit)}">${grid}${axisX(duration)}<text x="4" y="14">${esc(unit)}</text><path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/></svg>`;
+  return `<svg id="${id}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(unit)}">${grid}${axisX(duration)}<text x="${PAD.l}" y="14">${esc(unit)}</text><path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/></svg>`;
 }
 
 const STATE_COLORS: Record<RadioState, string> = { wifiTx: "#d62728", wifiRx: "#ff7f0e", modemSleep: "#1f77b4", lightSleep: "#9467bd", deepSleep: "#2ca02c" };

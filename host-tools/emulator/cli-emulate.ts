@@ -277,8 +277,14 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
       case "stop": return "stopped";
     }
   };
+  let policyDecisions = 0;
+  let lastPolicy = "";
   board.on("event", (e: BoardEvent) => {
     if (e.type === "stop") return;
+    if (e.type === "console" && e.text.startsWith("policy ")) {
+      policyDecisions++;
+      lastPolicy = e.text.slice(7);
+    }
     emit({ ...e, t: e.t - start }, `${stamp()} ${describe(e)}`);
   });
 
@@ -354,6 +360,8 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
     batteryMah: board.config.battery?.capacityMah ?? null,
     daysOnBattery: days,
     timeMs: report.timeMs,
+    policyDecisions,
+    lastPolicy: lastPolicy || null,
   };
   const pct = (ms: number) => (report.elapsedMs > 0 ? ((ms / report.elapsedMs) * 100).toFixed(2) : "0.00");
   emit(
@@ -365,6 +373,7 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
       `  energy ${report.mAh.toFixed(3)} mAh, average ${report.avgMa.toFixed(3)} mA, ${report.mAhPerDay.toFixed(2)} mAh/day`,
       `  battery ${board.config.battery ? `${board.config.battery.capacityMah} mAh: ${days === null ? "n/a" : days.toFixed(1) + " days"}` : "none on this board"}`,
       `  time per state: ${Object.entries(report.timeMs).map(([k, v]) => `${k} ${pct(v)}%`).join(", ")}`,
+      ...(policyDecisions > 0 ? [`  power policy: ${policyDecisions} decisions, last: ${lastPolicy}`] : []),
     ].join("\n"),
   );
   if (args.report && reportData) {

@@ -83,6 +83,7 @@ test("report page embeds the run: samples, battery, radio states, every policy d
   assert.ok(Math.abs(deep - d.summary.timeMs.deepSleep) < 1, `deep sleep ${deep} vs ${d.summary.timeMs.deepSleep}`);
   // One decision per boot (deep-sleep wakes), each with its reason.
   assert.equal(d.decisions.length, d.summary.boots);
+  assert.equal(summary.policyDecisions, d.decisions.length, "terminal summary counts the same decisions");
   for (const x of d.decisions) assert.match(x.text, /^mode=sleep ka=30 interval=300 band=low pct=\d+ rssi=-?\d+: battery low/);
   // Human-readable parts are there too.
   assert.ok(html.includes('<svg id="current"') && html.includes('<svg id="battery"') && html.includes('<svg id="timeline"'));

@@ -128,6 +128,7 @@ export function settingsFromConfig(cfg: Json, broker: { scheme: string; host: st
   if (cfg.mqtt?.cleanSession !== undefined) s.cleanSession = cfg.mqtt.cleanSession;
   if (typeof cfg.telemetry?.mode === "string") (s as Record<string, unknown>).mode = cfg.telemetry.mode;
   if (cfg.power && typeof cfg.power === "object") (s as Record<string, unknown>).power = cfg.power;
+  if (typeof cfg.telemetry?.commands === "boolean") (s as Record<string, unknown>).commands = cfg.telemetry.commands;
   return s;
 }
 

@@ -118,7 +118,9 @@ export interface FlashConfig {
     wifi: { ssid: string; password?: string };
     broker: { url: string; username?: string | null; password?: string | null };
   };
-  telemetry?: { intervalSeconds?: number; qos?: number };
+  telemetry?: { intervalSeconds?: number; qos?: number; mode?: "auto" | "stay" | "sleep"; commands?: boolean };
+  /** KeepAlivePolicy thresholds by name (docs/power.md). */
+  power?: Record<string, number>;
   mqtt?: { keepAliveSeconds?: number; cleanSession?: boolean };
 }
 
@@ -182,6 +184,11 @@ export function deviceSettings(cfg: FlashConfig, env: NodeJS.ProcessEnv = proces
   };
   if (cfg.telemetry?.intervalSeconds !== undefined) s.intervalSeconds = cfg.telemetry.intervalSeconds;
   if (cfg.telemetry?.qos !== undefined) s.qos = cfg.telemetry.qos;
+  // The app reads these from wisp.json as `emulate` writes them (cli-emulate.ts settingsFromConfig).
+  const extra = s as unknown as Record<string, unknown>;
+  if (cfg.telemetry?.mode !== undefined) extra.mode = cfg.telemetry.mode;
+  if (cfg.telemetry?.commands !== undefined) extra.commands = cfg.telemetry.commands;
+  if (cfg.power !== undefined) extra.power = cfg.power;
   if (cfg.mqtt?.keepAliveSeconds !== undefined) s.keepAliveSeconds = cfg.mqtt.keepAliveSeconds;
   if (cfg.mqtt?.cleanSession !== undefined) s.cleanSession = cfg.mqtt.cleanSession;
   return s;

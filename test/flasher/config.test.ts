@@ -24,6 +24,7 @@ function valid(): any {
     },
     telemetry: { intervalSeconds: 60, qos: 1 },
     mqtt: { keepAliveSeconds: 60, cleanSession: false },
+    power: { natIdleSeconds: 300 },
   };
 }
 
@@ -58,6 +59,10 @@ const CASES: [string, unknown, RegExp][] = [
   ["mqtt.keepAliveSeconds", 65536, /^mqtt\.keepAliveSeconds: 65536 — expected a number <= 65535/],
   ["mqtt.keepAliveSeconds", -1, /^mqtt\.keepAliveSeconds: -1 — expected a number >= 0/],
   ["mqtt.cleanSession", "yes", /^mqtt\.cleanSession: "yes" — expected type boolean/],
+  ["telemetry.mode", "turbo", /^telemetry\.mode: "turbo" — expected one of "auto", "stay", "sleep"/],
+  ["telemetry.commands", "on", /^telemetry\.commands: "on" — expected type boolean/],
+  ["power.highPct", "60", /^power\.highPct: "60" — expected type number/],
+  ["power.nope", 1, /^power\.nope: 1 — expected no such field/],
   ["mqtt.retain", true, /^mqtt\.retain: true — expected no such field/],
   ["wifi", {}, /^wifi: \{\} — expected no such field/],
 ];
@@ -125,6 +130,14 @@ test("device settings: config plus environment overrides, board details from boa
   assert.equal(s2.brokerPort, 8883);
   assert.equal(s2.wifiPassword, "pw");
   assert.throws(() => deviceSettings(set(valid(), "device.broker.url", ""), {}), /device\.broker\.url: "" — expected the broker/);
+  // The policy's settings reach wisp.json as the app reads them (docs/power.md).
+  const withPower = set(set(set(valid(), "telemetry.mode", "sleep"), "telemetry.commands", true), "power", { highPct: 60 });
+  assert.deepEqual(validateConfig(withPower), []);
+  const s3 = deviceSettings(withPower, {}) as any;
+  assert.equal(s3.mode, "sleep");
+  assert.equal(s3.commands, true);
+  assert.deepEqual(s3.power, { highPct: 60 });
+  assert.deepEqual(validateConfig(set(valid(), "device.broker.url", "ws://broker.local:8080/mqtt")), []);
 });
 
 test("wisp flash: an unknown board id names the field and the known boards", async () => {

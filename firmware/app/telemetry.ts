@@ -13,6 +13,7 @@
  * Commands on `<prefix>/<id>/cmd` (QoS 1): `interval=N` (N whole seconds, 10..86400);
  * anything else is rejected with a console line. A command counts as downlink activity.
  */
+import { WsPlatform } from "../mqtt/websocket";
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
 import { clientErrorName } from "../mqtt/results";
@@ -34,8 +35,8 @@ export class AppOptions {
   offlineQueue = 8;
   /** Sleep mode: how often the client checks for Wi-Fi while associating (ms); short, so the radio is not on idle after association. */
   wakePollMs = 100;
-  /** Subscribe to `<prefix>/<id>/cmd` (off by default, see docs/power.md). */
-  commands = false;
+  /** Subscribe to `<prefix>/<id>/cmd` for commands such as interval=N (docs/power.md). */
+  commands = true;
   /** Sleep mode: give up on the broker after this long awake, and sleep anyway. */
   awakeLimitMs = 30000;
 }
@@ -130,7 +131,9 @@ export class TelemetryApp {
     c.birthMessage = "online";
     c.birthQos = 1;
     c.birthRetain = true;
-    this.client = new Client(p, c);
+    const ws = s.brokerScheme === "ws" || s.brokerScheme === "wss";
+    const path = typeof s.brokerPath === "string" ? s.brokerPath : "/mqtt";
+    this.client = new Client(ws ? new WsPlatform(p, path, o.tx, 512) : p, c);
     this.tick = () => {
       this.timer = -1;
       this.publishReading();

@@ -28,6 +28,8 @@ export interface DeviceSettings {
   brokerPort: number;
   /** "mqtt" (TCP), "mqtts" (TLS), "ws" or "wss". */
   brokerScheme: string;
+  /** WebSocket path for "ws"/"wss" (absent: "/mqtt"). */
+  brokerPath?: string;
   username: string | null;
   password: string | null;
   topicPrefix: string;

@@ -134,6 +134,7 @@ export class EspruinoPlatform implements Platform {
       brokerHost: j.brokerHost,
       brokerPort: num(j.brokerPort, 1883),
       brokerScheme: str(j.brokerScheme, "mqtt"),
+      brokerPath: str(j.brokerPath, "/mqtt"),
       username: strOrNull(j.username),
       password: strOrNull(j.password),
       topicPrefix: str(j.topicPrefix, "wisp"),

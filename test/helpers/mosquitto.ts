@@ -40,9 +40,14 @@ export interface Mosquitto {
   url: string;
   /** Everything mosquitto wrote (it logs to stderr with -v). */
   log(): string;
+  /** Stop (SIGTERM: mosquitto saves its persistence file) and remove the temp dir. */
   stop(): Promise<void>;
-  /** Stop (if running) and start again on the same port. */
+  /** Stop (if running) and start again on the same port and config (also after stop()). */
   restart(): Promise<void>;
+  /** Stop the process with `signal` (SIGKILL: no persistence save); the dir stays for restart(). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** The temp dir (config; use it for persistence_location / acl_file). */
+  dir: string;
 }
 
 function waitForPort(port: number, timeoutMs: number): Promise<void> {
@@ -64,14 +69,31 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
   });
 }
 
-export async function startMosquitto(opts: { port?: number; extraConfig?: string; verbose?: boolean } = {}): Promise<Mosquitto> {
+/**
+ * `extraConfig` may be a function of the temp dir (for paths such as
+ * `persistence_location` or `acl_file`); `files` are written into that dir first.
+ * A later `persistence true` line overrides the default `persistence false`.
+ */
+export async function startMosquitto(
+  opts: { port?: number; extraConfig?: string | ((dir: string) => string); files?: Record<string, string>; verbose?: boolean } = {},
+): Promise<Mosquitto> {
   const port = opts.port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-mosquitto-"));
   const conf = path.join(dir, "mosquitto.conf");
-  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", opts.extraConfig ?? ""].join("\n") + "\n");
+  const writeConfig = () => {
+    fs.mkdirSync(dir, { recursive: true });
+    // Started as root, mosquitto drops to the `mosquitto` user: it must read the ACL
+    // file and write the persistence file in here (mkdtemp makes it 0700).
+    fs.chmodSync(dir, 0o777);
+    for (const [name, text] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(dir, name), text, { mode: 0o644 });
+    const extra = typeof opts.extraConfig === "function" ? opts.extraConfig(dir + "/") : (opts.extraConfig ?? "");
+    fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", extra].join("\n") + "\n");
+  };
+  writeConfig();
   let proc: ChildProcess | null = null;
   let out = "";
   const start = async () => {
+    if (!fs.existsSync(conf)) writeConfig(); // restart() after stop() removed the dir
     proc = spawn(MOSQUITTO, ["-c", conf, ...(opts.verbose ? ["-v"] : [])], { stdio: ["ignore", "pipe", "pipe"] });
     proc.stdout!.on("data", (d) => (out += d));
     proc.stderr!.on("data", (d) => (out += d));
@@ -81,7 +103,7 @@ export async function startMosquitto(opts: { port?: number; extraConfig?: string
     exited.catch(() => {});
     await Promise.race([waitForPort(port, 5000), exited]);
   };
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     const p = proc;
     proc = null;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
@@ -91,7 +113,7 @@ export async function startMosquitto(opts: { port?: number; extraConfig?: string
         clearTimeout(t);
         resolve();
       });
-      p.kill("SIGTERM");
+      p.kill(signal);
     });
   };
   await start();
@@ -99,7 +121,9 @@ export async function startMosquitto(opts: { port?: number; extraConfig?: string
     host: "127.0.0.1",
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    dir,
     log: () => out,
+    kill: (signal: NodeJS.Signals = "SIGKILL") => stop(signal),
     stop: async () => {
       await stop();
       fs.rmSync(dir, { recursive: true, force: true });

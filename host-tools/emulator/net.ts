@@ -17,7 +17,7 @@ import type { Clock } from "./clock.ts";
 import type { EnergyMeter } from "./energy.ts";
 import { EspruinoEmitter, type Invoke } from "./emitter.ts";
 import { toByteString } from "./storage.ts";
-import { MqttSniffer, expectsReply } from "./sniffer.ts";
+import { MqttSniffer, expectsReply, isReply } from "./sniffer.ts";
 import type { WifiModel } from "./wifi.ts";
 
 export interface SocketEvent {
@@ -93,6 +93,10 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       let connected = false;
       const channel = {};
       const sniffer = new MqttSniffer();
+      // Replies the broker still owes: virtual time waits for every one of them, not
+      // just for the next bytes (a SUBACK must not release a PUBACK that is still due).
+      const rxSniffer = new MqttSniffer();
+      let owed = 0;
       const finish = (err?: string) => {
         if (closed) return;
         closed = true;
@@ -119,7 +123,8 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
           const done = clock.beginIo();
           meter.transmit(s.length);
           const packets = sniffer.feed(s);
-          clock.noteActivity(channel, sniffer.notMqtt || packets.length === 0 ? "maybe" : packets.some(expectsReply) ? "reply" : "none");
+          owed += packets.filter(expectsReply).length;
+          clock.noteActivity(channel, sniffer.notMqtt || packets.length === 0 ? "maybe" : owed > 0 ? "reply" : "none");
           deps.onTx?.(id, s);
           node.write(Buffer.from(s, "latin1"), () => {
             done();
@@ -170,7 +175,8 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         if (alive()) sock.emit("connect");
       };
       node.on("data", (b: Buffer) => {
-        clock.noteActivity(channel, "none");
+        owed = Math.max(0, owed - rxSniffer.feed(b.toString("latin1")).filter(isReply).length);
+        clock.noteActivity(channel, owed > 0 && !sniffer.notMqtt && !rxSniffer.notMqtt ? "reply" : "none");
         if (closed || !alive()) return;
         meter.receive(b.length);
         sock.emit("data", b.toString("latin1"));

@@ -90,3 +90,14 @@ export function expectsReply(p: SniffedPacket): boolean {
     default: return false;
   }
 }
+
+/**
+ * Whether a packet the broker sent answers one the client sent: CONNACK, PUBACK,
+ * PUBREC, PUBREL (answering the client's PUBREC), PUBCOMP, SUBACK, UNSUBACK, PINGRESP.
+ */
+export function isReply(p: SniffedPacket): boolean {
+  switch (p.type) {
+    case 2: case 4: case 5: case 6: case 7: case 9: case 11: case 13: return true;
+    default: return false;
+  }
+}

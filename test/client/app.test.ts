@@ -100,3 +100,29 @@ test("sleep mode: one reading per wake, 'sleeping' status, sequence kept across 
   assert.ok(consoleText().includes("boot timer"));
   assert.ok(board.energy().timeMs.deepSleep > 100000);
 });
+
+test("command topic: interval=N is validated, bad commands are rejected, a good one changes the interval", { timeout: 30000 }, async () => {
+  const { board, seen, consoleText, port } = await setup({ mode: "stay", intervalSeconds: 10 });
+  await board.runUntil(() => telemetry(seen).length >= 2, 60000, "two readings");
+  const cmd = await peer(port);
+  const waitConsole = async (text: string) => {
+    // The broker delivers in real time while board time stands still.
+    const deadline = Date.now() + 5000;
+    while (!consoleText().includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(consoleText().includes(text), `console shows "${text}"`);
+  };
+  await cmd.publishAsync("wisp/t1/cmd", "interval=5", { qos: 1 });
+  await waitConsole("command rejected: expected interval=N with N in 10..86400 s");
+  await cmd.publishAsync("wisp/t1/cmd", "reboot please", { qos: 1 });
+  const rejected = () => consoleText().split("command rejected").length - 1;
+  const deadline = Date.now() + 5000;
+  while (rejected() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(rejected(), 2, "both bad commands rejected");
+  await cmd.publishAsync("wisp/t1/cmd", "interval=40", { qos: 1 });
+  await waitConsole("command interval=40");
+  const before = telemetry(seen).length;
+  await board.runUntil(() => telemetry(seen).length >= before + 3, 300000, "three more readings");
+  const ups = telemetry(seen).map((m) => JSON.parse(m.payload).up as number);
+  const n = ups.length;
+  assert.equal(ups[n - 1] - ups[n - 2], 40, `readings 40 s apart after the command: ${ups.join(",")}`);
+});

@@ -98,24 +98,28 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-export function parseBrokerUrl(url: string): { scheme: string; host: string; port: number } {
-  const m = /^(mqtts?|wss?|tcp|tls):\/\/([^:/]+)(?::(\d+))?\/?/.exec(url);
-  if (!m) throw new Error(`bad broker URL "${url}" (expected mqtt://host:port, mqtts://, ws:// or wss://)`);
+/** A broker URL; `path` only for ws/wss (the WebSocket path, "/mqtt" when the URL has none). */
+export function parseBrokerUrl(url: string): { scheme: string; host: string; port: number; path?: string } {
+  const m = /^(mqtts?|wss?|tcp|tls):\/\/([^:/]+)(?::(\d+))?(\/\S*)?$/.exec(url);
+  if (!m) throw new Error(`bad broker URL "${url}" (expected mqtt://host:port, mqtts://, ws://host:port/path or wss://)`);
   const scheme = m[1] === "tcp" ? "mqtt" : m[1] === "tls" ? "mqtts" : m[1];
   const def = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 }[scheme as "mqtt"];
-  return { scheme, host: m[2], port: m[3] ? Number(m[3]) : def };
+  const r: { scheme: string; host: string; port: number; path?: string } = { scheme, host: m[2], port: m[3] ? Number(m[3]) : def };
+  if (scheme === "ws" || scheme === "wss") r.path = m[4] && m[4] !== "/" ? m[4] : "/mqtt";
+  return r;
 }
 
 type Json = Record<string, any>;
 
 /** Device settings (Storage wisp.json) from flash.config.json and flags. */
-export function settingsFromConfig(cfg: Json, broker: { scheme: string; host: string; port: number }): Partial<DeviceSettingsJson> {
+export function settingsFromConfig(cfg: Json, broker: { scheme: string; host: string; port: number; path?: string }): Partial<DeviceSettingsJson> {
   const dev = cfg.device ?? {};
   const s: Partial<DeviceSettingsJson> = {
     brokerHost: broker.host,
     brokerPort: broker.port,
     brokerScheme: broker.scheme,
   };
+  if (broker.path !== undefined) s.brokerPath = broker.path;
   if (dev.clientId) s.clientId = dev.clientId;
   if (dev.topicPrefix) s.topicPrefix = dev.topicPrefix;
   if (dev.wifi?.ssid) s.wifiSsid = dev.wifi.ssid;

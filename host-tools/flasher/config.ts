@@ -182,6 +182,7 @@ export function deviceSettings(cfg: FlashConfig, env: NodeJS.ProcessEnv = proces
     username: env.WISP_MQTT_USERNAME ?? cfg.device.broker.username ?? null,
     password: env.WISP_MQTT_PASSWORD ?? cfg.device.broker.password ?? null,
   };
+  if (b.path !== undefined) s.brokerPath = b.path;
   if (cfg.telemetry?.intervalSeconds !== undefined) s.intervalSeconds = cfg.telemetry.intervalSeconds;
   if (cfg.telemetry?.qos !== undefined) s.qos = cfg.telemetry.qos;
   // The app reads these from wisp.json as `emulate` writes them (cli-emulate.ts settingsFromConfig).

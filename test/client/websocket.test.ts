@@ -1,0 +1,321 @@
+/**
+ * MQTT over WebSocket (firmware/mqtt/websocket.ts), on the compiled bundle
+ * dist/espruino/wsclient.js (client + WsPlatform) in the Espruino sandbox, over real
+ * loopback sockets (harness NodePlatform underneath):
+ * - the client against aedes behind the `ws` package's WebSocketServer, and against
+ *   mosquitto's own websockets listener, observed by MQTT.js over plain TCP;
+ * - frame level against a `ws` server: fragmented messages, 16- and 64-bit lengths
+ *   both ways, ping/pong, close codes, text frames refused;
+ * - bad Upgrade answers from a raw TCP server give the named errors.
+ */
+import assert from "node:assert/strict";
+import http from "node:http";
+import net from "node:net";
+import { after, test } from "node:test";
+import { Aedes } from "aedes";
+import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
+import { loadEspruinoBundle } from "../helpers/artifacts.ts";
+import { freePort, mosquittoSkip, startMosquitto } from "../helpers/mosquitto.ts";
+import { bstr, buf, cleanupAll, HOST, NodePlatform, onCleanup, peer, startAedes, waitFor, type Events } from "./harness.ts";
+
+after(cleanupAll);
+
+/** A `ws` server on 127.0.0.1 choosing the `mqtt` subprotocol; `onWs` gets each connection. */
+async function wsServer(onWs: (ws: WebSocket, req: http.IncomingMessage) => void, path = "/mqtt"): Promise<{ port: number; wss: WebSocketServer; protocols: string[] }> {
+  const server = http.createServer();
+  const protocols: string[] = [];
+  const wss = new WebSocketServer({
+    server,
+    path,
+    handleProtocols: (set) => {
+      for (const p of set) protocols.push(p);
+      return set.has("mqtt") ? "mqtt" : false;
+    },
+  });
+  wss.on("connection", (ws, req) => onWs(ws, req));
+  await new Promise<void>((r) => server.listen(0, HOST, () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  onCleanup(
+    () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  return { port, wss, protocols };
+}
+
+/** aedes with a plain TCP listener (for the MQTT.js observer) and a ws listener on /mqtt. */
+async function aedesOverWs(): Promise<{ tcpPort: number; wsPort: number; protocols: string[] }> {
+  const b = await startAedes();
+  const s = await wsServer((ws) => {
+    const stream = createWebSocketStream(ws);
+    stream.on("error", () => {});
+    b.broker.handle(stream as any);
+  });
+  return { tcpPort: b.port, wsPort: s.port, protocols: s.protocols };
+}
+
+/** The client from the wsclient bundle, on a WsPlatform over the harness NodePlatform. */
+function makeWsClient(port: number, path = "/mqtt") {
+  const { exports: wisp } = loadEspruinoBundle("wsclient");
+  const platform = new NodePlatform();
+  onCleanup(() => platform.shutdown());
+  const ws = new wisp.WsPlatform(platform, path, 512, 512);
+  const cfg = new wisp.ClientConfig();
+  cfg.host = HOST;
+  cfg.port = port;
+  cfg.connect.clientId = "wsdev";
+  cfg.backoffMinMs = 100;
+  cfg.backoffMaxMs = 400;
+  cfg.autoReconnect = false;
+  cfg.rxSize = 1024;
+  cfg.txSize = 1024;
+  cfg.slotSize = 1024;
+  const client = new wisp.Client(ws, cfg);
+  const ev: Events = { connects: [], disconnects: [], messages: [], published: [], subscribed: [], errors: [] };
+  client.onConnect = (sp: boolean) => ev.connects.push(sp);
+  client.onDisconnect = (code: number, reason: string) => ev.disconnects.push({ code, reason });
+  client.onMessage = (topic: string, payload: string, qos: number, retain: boolean) => ev.messages.push({ topic, payload, qos, retain });
+  client.onPublished = (id: number) => ev.published.push(id);
+  client.onSubscribed = (filter: string, code: number) => ev.subscribed.push({ filter, code });
+  client.onError = (code: number, detail: string) => ev.errors.push({ code, detail, name: wisp.clientErrorName(code) });
+  onCleanup(() => {
+    try {
+      client.disconnect();
+    } catch {
+      // already gone
+    }
+  });
+  return { wisp, client, platform, ev };
+}
+
+/** Connect, subscribe at QoS 1, publish at QoS 1 both ways; MQTT.js observes over TCP. */
+async function roundTrip(wsPort: number, tcpPort: number): Promise<void> {
+  const obs = await peer(tcpPort);
+  const seen: { topic: string; payload: string; qos: number }[] = [];
+  obs.on("message", (topic, payload, pk) => seen.push({ topic, payload: bstr(payload), qos: pk.qos }));
+  await obs.subscribeAsync("ws/out", { qos: 1 });
+  const { client, ev } = makeWsClient(wsPort);
+  client.subscribe(["ws/in"], [1], () => {});
+  client.connect();
+  await waitFor(() => ev.connects.length === 1, "CONNACK over ws");
+  await waitFor(() => ev.subscribed.length === 1, "SUBACK over ws");
+  assert.deepEqual(ev.subscribed, [{ filter: "ws/in", code: 1 }]);
+  // Large enough to need the 16-bit frame length, and binary-clean.
+  let big = "";
+  for (let i = 0; i < 300; i++) big += String.fromCharCode(i & 255);
+  const id = client.publish("ws/out", big, 1, false);
+  assert.ok(id > 0, `publish id ${id}`);
+  await waitFor(() => ev.published.includes(id), "PUBACK over ws");
+  await waitFor(() => seen.length === 1, "observer gets the publish");
+  assert.deepEqual(seen[0], { topic: "ws/out", payload: big, qos: 1 });
+  await obs.publishAsync("ws/in", buf("\u0000hello\u00ff"), { qos: 1 });
+  await obs.publishAsync("ws/in", buf(big), { qos: 1 });
+  await waitFor(() => ev.messages.length === 2, "messages over ws");
+  assert.deepEqual(ev.messages[0], { topic: "ws/in", payload: "\u0000hello\u00ff", qos: 1, retain: false });
+  assert.equal(ev.messages[1].payload, big);
+  assert.deepEqual(ev.errors, []);
+  client.disconnect();
+  await waitFor(() => ev.disconnects.length === 1, "disconnect");
+}
+
+test("aedes over ws: connect, subscribe, QoS 1 both ways, seen by MQTT.js over TCP", { timeout: 15000 }, async () => {
+  const b = await aedesOverWs();
+  await roundTrip(b.wsPort, b.tcpPort);
+  assert.deepEqual(b.protocols, ["mqtt"], "the client asks for the mqtt subprotocol only");
+});
+
+test("mosquitto websockets listener: the same exchange", { skip: mosquittoSkip(), timeout: 15000 }, async (t) => {
+  const wsPort = await freePort();
+  // libwebsockets takes the listener's address as an interface name: "lo" is the
+  // loopback interface (a "127.0.0.1" there does not start on this build).
+  let m;
+  try {
+    m = await startMosquitto({ extraConfig: `listener ${wsPort} lo\nprotocol websockets\n` });
+  } catch (e) {
+    const reason = `mosquitto has no websockets listener here: ${(e as Error).message.split("\n")[0]}`;
+    if (process.env.WISP_REQUIRE_SYSTEM_DEPS === "1") throw new Error(reason);
+    t.skip(reason);
+    console.log(`# skip: ${reason}`);
+    return;
+  }
+  onCleanup(() => m.stop());
+  await waitForTcp(wsPort);
+  await roundTrip(wsPort, m.port);
+  assert.match(m.log(), /websockets/i);
+});
+
+async function waitForTcp(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect({ host: HOST, port });
+      s.once("connect", () => {
+        s.destroy();
+        r(true);
+      });
+      s.once("error", () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** A WsLink straight on the NodePlatform, with a recording handler (no MQTT). */
+function rawWs(port: number, frameSize = 512, path = "/mqtt") {
+  const { exports: wisp } = loadEspruinoBundle("wsclient");
+  const platform = new NodePlatform();
+  onCleanup(() => platform.shutdown());
+  const p = new wisp.WsPlatform(platform, path, frameSize, 512);
+  const rec = { opened: 0, data: "", closed: [] as string[] };
+  const link = p.open(HOST, port, false, {
+    onOpen: () => rec.opened++,
+    onData: (d: string) => (rec.data += d),
+    onClose: (r: string) => rec.closed.push(r),
+  });
+  assert.ok(link !== null);
+  return { link, rec, wisp };
+}
+
+const bytes = (n: number, seed: number): Buffer => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 255;
+  return b;
+};
+
+test("frames: fragments, 16/64-bit lengths both ways, ping/pong, server close", { timeout: 15000 }, async () => {
+  let server: WebSocket | null = null;
+  const got: Buffer[] = [];
+  const pongs: string[] = [];
+  let closeCode = -1;
+  let upgradeHeaders: http.IncomingHttpHeaders = {};
+  const s = await wsServer((ws, req) => {
+    server = ws;
+    upgradeHeaders = req.headers;
+    ws.on("message", (d) => got.push(Buffer.from(d as Buffer)));
+    ws.on("pong", (d) => pongs.push(bstr(d)));
+    ws.on("close", (code) => (closeCode = code));
+  });
+  const { link, rec } = rawWs(s.port, 70000);
+  await waitFor(() => rec.opened === 1 && server !== null, "upgrade");
+  assert.equal(upgradeHeaders["sec-websocket-version"], "13");
+  assert.equal(upgradeHeaders["host"], `${HOST}:${s.port}`);
+  assert.match(String(upgradeHeaders["sec-websocket-key"]), /^[A-Za-z0-9+/]{22}==$/);
+  const ws = server!;
+  // Server -> client: a binary message in three fragments, with a ping in between.
+  const a = bytes(5, 1), b2 = bytes(200, 2), c = bytes(70000, 3);
+  ws.send(a, { binary: true, fin: false });
+  ws.send(b2, { binary: true, fin: false });
+  ws.ping(Buffer.from("are you there"));
+  ws.send(c, { binary: true, fin: true });
+  ws.send(Buffer.alloc(0), { binary: true });
+  const want = bstr(Buffer.concat([a, b2, c]));
+  await waitFor(() => rec.data.length === want.length, "fragmented message", 5000);
+  assert.ok(rec.data === want, "payload bytes in order");
+  await waitFor(() => pongs.length === 1, "pong");
+  assert.deepEqual(pongs, ["are you there"]);
+  // Client -> server: 7-bit, 16-bit and 64-bit lengths (masked: ws refuses unmasked).
+  const small = bytes(100, 4), mid = bytes(1000, 5), large = bytes(66000, 6);
+  for (const x of [small, mid, large]) assert.equal(link.write(bstr(x)), true);
+  await waitFor(() => got.length === 3, "three messages at the server");
+  assert.deepEqual(got.map((g) => g.length), [100, 1000, 66000]);
+  assert.ok(got[0].equals(small) && got[1].equals(mid) && got[2].equals(large));
+  // Server closes with 1001: the close is answered (same code) and reported.
+  ws.close(1001, "going away");
+  await waitFor(() => rec.closed.length === 1, "closed");
+  assert.equal(rec.closed[0], "ws: closed by server 1001");
+  await waitFor(() => closeCode !== -1, "server sees the close");
+  assert.equal(closeCode, 1001);
+  assert.equal(link.write("x"), false, "no write after close");
+});
+
+test("frames: a small frame buffer splits a long write; client close sends 1000; text frames refused", { timeout: 15000 }, async () => {
+  const servers: WebSocket[] = [];
+  const got: Buffer[][] = [[], []];
+  const codes: number[] = [];
+  const s = await wsServer((ws) => {
+    const k = servers.length;
+    servers.push(ws);
+    ws.on("message", (d) => got[k].push(Buffer.from(d as Buffer)));
+    ws.on("close", (code) => codes.push(code));
+  });
+  const one = rawWs(s.port, 200);
+  await waitFor(() => one.rec.opened === 1 && servers.length === 1, "upgrade");
+  const x = bytes(450, 7);
+  assert.equal(one.link.write(bstr(x)), true);
+  await waitFor(() => got[0].length === 3, "three frames");
+  assert.deepEqual(got[0].map((g) => g.length), [200, 200, 50]);
+  assert.ok(Buffer.concat(got[0]).equals(x));
+  one.link.close();
+  await waitFor(() => codes.length === 1 && one.rec.closed.length === 1, "client close");
+  assert.equal(codes[0], 1000);
+  assert.equal(one.rec.closed[0], "closed by client");
+
+  const two = rawWs(s.port);
+  await waitFor(() => two.rec.opened === 1 && servers.length === 2, "upgrade 2");
+  servers[1].send("text is not MQTT");
+  await waitFor(() => two.rec.closed.length === 1, "refused");
+  assert.equal(two.rec.closed[0], "ws: text frame");
+  await waitFor(() => codes.length === 2, "server sees the close");
+  assert.equal(codes[1], 1002);
+});
+
+/** A raw TCP server that answers the Upgrade with `answer` (then optionally raw bytes). */
+async function rawServer(answer: string): Promise<number> {
+  const socks = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    socks.add(sock);
+    sock.on("close", () => socks.delete(sock));
+    sock.on("error", () => {});
+    let req = "";
+    sock.on("data", (d) => {
+      req += bstr(d);
+      if (req.includes("\r\n\r\n")) sock.write(buf(answer));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, HOST, () => r()));
+  onCleanup(
+    () =>
+      new Promise<void>((r) => {
+        for (const x of socks) x.destroy();
+        server.close(() => r());
+      }),
+  );
+  return (server.address() as net.AddressInfo).port;
+}
+
+const UPGRADE = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n";
+
+test("bad upgrade answers and bad server frames give named errors", { timeout: 15000 }, async () => {
+  const cases: [string, string][] = [
+    ["HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", "ws: bad status (HTTP/1.1 404 Not Found)"],
+    ["HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n", "ws: no websocket upgrade"],
+    [UPGRADE + "\r\n", "ws: bad protocol (none)"],
+    [UPGRADE + "Sec-WebSocket-Protocol: mqttv3.1\r\n\r\n", "ws: bad protocol mqttv3.1"],
+    [UPGRADE + "sec-websocket-protocol:  MQTT \r\n\r\n" + "\u0082\u0085abcd12345", "ws: masked server frame"],
+    [UPGRADE + "Sec-WebSocket-Protocol: mqtt\r\n\r\n" + "\u00c2\u0000", "ws: reserved bits set"],
+    [UPGRADE + "Sec-WebSocket-Protocol: mqtt\r\n\r\n" + "\u0082\u007f\u0000\u0000\u0000\u0001\u0000\u0000\u0000\u0000", "ws: frame too large"],
+    [UPGRADE + "Sec-WebSocket-Protocol: mqtt\r\n\r\n" + "\u0089\u007e\u0000\u00c8", "ws: bad control frame"],
+    [UPGRADE + "Sec-WebSocket-Protocol: mqtt\r\n\r\n" + "\u0080\u0000", "ws: bad opcode 0 (no message to continue)"],
+    ["HTTP/1.1 200 OK\r\n" + "X: " + "y".repeat(600), "ws: upgrade answer too large"],
+  ];
+  for (const [answer, reason] of cases) {
+    const port = await rawServer(answer);
+    const { rec } = rawWs(port);
+    await waitFor(() => rec.closed.length === 1, `close for ${reason}`);
+    assert.equal(rec.closed[0], reason);
+    // A good upgrade opens even when the first frame is wrong; a bad one never does.
+    assert.equal(rec.opened, answer.startsWith(UPGRADE) && !reason.includes("protocol") ? 1 : 0, reason);
+  }
+  // Through the client: the reason reaches onDisconnect / onError.
+  const port = await rawServer("HTTP/1.1 403 Forbidden\r\n\r\n");
+  const { client, ev, platform } = makeWsClient(port);
+  client.connect();
+  await waitFor(() => ev.disconnects.length > 0, "client disconnect");
+  assert.equal(ev.disconnects[0].reason, "ws: bad status (HTTP/1.1 403 Forbidden)");
+  assert.ok(platform.logs.includes("mqtt: closed (ws: bad status (HTTP/1.1 403 Forbidden))"), platform.logs.join("\n"));
+  assert.deepEqual(ev.connects, []);
+});

@@ -6,12 +6,12 @@
  *     broker, "down" = broker to client, counted from this call) are forwarded, then
  *     the connection is cut (both sockets closed; the receiver gets the n bytes and
  *     then the close). n = 0 cuts at the first byte. Fires once, then disarms.
- *   - `freeze()`: stop forwarding in both directions without closing (half-open link:
- *     bytes are read and dropped, no FIN, no RST). `thaw()` forwards again.
+ *   - `freeze()`: the connections open now stop forwarding in both directions without
+ *     closing (half-open link: bytes are read and dropped, no FIN, no RST).
  *   - `cutAll()`: close every connection now.
  *
- * New connections are forwarded normally (a cut or a freeze applies to the
- * connections open at the time; `freeze()` also applies to later ones until `thaw()`).
+ * New connections are forwarded normally (an armed cut applies to whichever
+ * connection carries the bytes).
  */
 import net from "node:net";
 
@@ -21,6 +21,7 @@ interface Pair {
   client: net.Socket;
   server: net.Socket;
   closed: boolean;
+  frozen: boolean;
 }
 
 export class Proxy {
@@ -34,7 +35,6 @@ export class Proxy {
   /** Bytes forwarded per direction (all connections). */
   bytes = { up: 0, down: 0 };
   private cut: { dir: Dir; left: number } | null = null;
-  private frozen = false;
 
   constructor(
     readonly targetPort: number,
@@ -51,7 +51,7 @@ export class Proxy {
   private accept(client: net.Socket): void {
     this.accepted++;
     const server = net.connect({ host: this.targetHost, port: this.targetPort });
-    const pair: Pair = { client, server, closed: false };
+    const pair: Pair = { client, server, closed: false, frozen: false };
     this.pairs.add(pair);
     client.setNoDelay(true);
     server.setNoDelay(true);
@@ -67,7 +67,7 @@ export class Proxy {
   }
 
   private forward(pair: Pair, dir: Dir, d: Buffer): void {
-    if (pair.closed || this.frozen) return;
+    if (pair.closed || pair.frozen) return;
     const to = dir === "up" ? pair.server : pair.client;
     const cut = this.cut;
     if (cut && cut.dir === dir) {
@@ -109,11 +109,7 @@ export class Proxy {
 
   /** Forward the next `n` bytes in `dir`, then cut the connection. */
   cutAfter(dir: Dir, n: number): void {
-    this.cut = { dir, left: n };
-    if (n === 0) {
-      // Cut at the first byte: armed with 0 left, handled in forward().
-      this.cut = { dir, left: 0 };
-    }
+    this.cut = { dir, left: n }; // n = 0: cut at the first byte (see forward())
   }
 
   /** Disarm a pending cut; returns whether one was pending. */
@@ -123,11 +119,9 @@ export class Proxy {
     return was;
   }
 
+  /** Half-open: the connections open now stop forwarding (no close); new ones work. */
   freeze(): void {
-    this.frozen = true;
-  }
-  thaw(): void {
-    this.frozen = false;
+    for (const p of this.pairs) p.frozen = true;
   }
 
   cutAll(): void {

@@ -9,12 +9,16 @@
  * - bad Upgrade answers from a raw TCP server give the named errors.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { after, test } from "node:test";
 import { Aedes } from "aedes";
 import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
-import { loadEspruinoBundle } from "../helpers/artifacts.ts";
+import { startBoard } from "../../host-tools/emulator/emulator.ts";
+import { artifactPath, loadEspruinoBundle } from "../helpers/artifacts.ts";
 import { freePort, mosquittoSkip, startMosquitto } from "../helpers/mosquitto.ts";
 import { bstr, buf, cleanupAll, HOST, NodePlatform, onCleanup, peer, startAedes, waitFor, type Events } from "./harness.ts";
 
@@ -146,6 +150,34 @@ test("mosquitto websockets listener: the same exchange", { skip: mosquittoSkip()
   await waitForTcp(wsPort);
   await roundTrip(wsPort, m.port);
   assert.match(m.log(), /websockets/i);
+});
+
+test("the app on the emulated board: brokerScheme ws, brokerPath /mqtt (virtual clock, aedes over ws)", { timeout: 20000 }, async () => {
+  const b = await aedesOverWs();
+  const obs = await peer(b.tcpPort);
+  const seen: { topic: string; payload: string; qos: number }[] = [];
+  obs.on("message", (topic, payload, pk) => seen.push({ topic, payload: payload.toString("latin1"), qos: pk.qos }));
+  await obs.subscribeAsync("wisp/#", { qos: 1 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-ws-app-"));
+  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let text = "";
+  const board = startBoard({
+    board: "esp32-lipo-sensor",
+    app: artifactPath("espruino", "app"),
+    storageDir: dir,
+    clock: "virtual",
+    seed: 5,
+    settings: { brokerPort: b.wsPort, brokerScheme: "ws", brokerPath: "/mqtt", clientId: "w1", keepAliveSeconds: 30, intervalSeconds: 10, qos: 1, mode: "stay" },
+    console: (t) => (text += t),
+  });
+  onCleanup(() => board.stop());
+  const tele = () => seen.filter((m) => m.topic === "wisp/w1/telemetry");
+  await board.runUntil(() => tele().length >= 2, 60000, "two readings over ws");
+  assert.deepEqual(seen[0], { topic: "wisp/w1/status", payload: "online", qos: 1 });
+  assert.equal(JSON.parse(tele()[1].payload).seq, 2);
+  assert.ok(tele().every((m) => m.qos === 1));
+  assert.deepEqual(b.protocols, ["mqtt"]);
+  assert.ok(text.includes("mqtt connected"), text);
 });
 
 async function waitForTcp(port: number): Promise<void> {

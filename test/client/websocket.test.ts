@@ -6,9 +6,12 @@
  *   mosquitto's own websockets listener, observed by MQTT.js over plain TCP;
  * - frame level against a `ws` server: fragmented messages, 16- and 64-bit lengths
  *   both ways, ping/pong, close codes, text frames refused;
- * - bad Upgrade answers from a raw TCP server give the named errors.
+ * - bad Upgrade answers from a raw TCP server give the named errors;
+ * - the app on the emulated board with brokerScheme "ws";
+ * - the subset SHA-1 (Sec-WebSocket-Accept) against node:crypto, Espruino and Lua.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -18,7 +21,8 @@ import { after, test } from "node:test";
 import { Aedes } from "aedes";
 import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
 import { startBoard } from "../../host-tools/emulator/emulator.ts";
-import { artifactPath, loadEspruinoBundle } from "../helpers/artifacts.ts";
+import { artifactPath, loadEspruinoBundle, LUA, runLua } from "../helpers/artifacts.ts";
+import { hasCommand, skipUnless } from "../helpers/system-deps.ts";
 import { freePort, mosquittoSkip, startMosquitto } from "../helpers/mosquitto.ts";
 import { bstr, buf, cleanupAll, HOST, NodePlatform, onCleanup, peer, startAedes, waitFor, type Events } from "./harness.ts";
 
@@ -295,7 +299,10 @@ test("frames: a small frame buffer splits a long write; client close sends 1000;
   assert.equal(codes[1], 1002);
 });
 
-/** A raw TCP server that answers the Upgrade with `answer` (then optionally raw bytes). */
+/**
+ * A raw TCP server that answers the Upgrade with `answer` (then optionally raw
+ * bytes); "{ACCEPT}" in it becomes the right Sec-WebSocket-Accept for the request.
+ */
 async function rawServer(answer: string): Promise<number> {
   const socks = new Set<net.Socket>();
   const server = net.createServer((sock) => {
@@ -305,7 +312,9 @@ async function rawServer(answer: string): Promise<number> {
     let req = "";
     sock.on("data", (d) => {
       req += bstr(d);
-      if (req.includes("\r\n\r\n")) sock.write(buf(answer));
+      if (!req.includes("\r\n\r\n")) return;
+      const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(req)![1];
+      sock.write(buf(answer.replace("{ACCEPT}", acceptFor(key))));
     });
   });
   await new Promise<void>((r) => server.listen(0, HOST, () => r()));
@@ -319,7 +328,8 @@ async function rawServer(answer: string): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
-const UPGRADE = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n";
+const acceptFor = (key: string): string => createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+const UPGRADE = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n";
 
 test("bad upgrade answers and bad server frames give named errors", { timeout: 15000 }, async () => {
   const cases: [string, string][] = [
@@ -327,6 +337,8 @@ test("bad upgrade answers and bad server frames give named errors", { timeout: 1
     ["HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n", "ws: no websocket upgrade"],
     [UPGRADE + "\r\n", "ws: bad protocol (none)"],
     [UPGRADE + "Sec-WebSocket-Protocol: mqttv3.1\r\n\r\n", "ws: bad protocol mqttv3.1"],
+    [UPGRADE.replace("{ACCEPT}", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") + "Sec-WebSocket-Protocol: mqtt\r\n\r\n", "ws: bad accept"],
+    ["HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n", "ws: bad accept"],
     [UPGRADE + "sec-websocket-protocol:  MQTT \r\n\r\n" + "\u0082\u0085abcd12345", "ws: masked server frame"],
     [UPGRADE + "Sec-WebSocket-Protocol: mqtt\r\n\r\n" + "\u00c2\u0000", "ws: reserved bits set"],
     [UPGRADE + "Sec-WebSocket-Protocol: mqtt\r\n\r\n" + "\u0082\u007f\u0000\u0000\u0000\u0001\u0000\u0000\u0000\u0000", "ws: frame too large"],
@@ -340,7 +352,7 @@ test("bad upgrade answers and bad server frames give named errors", { timeout: 1
     await waitFor(() => rec.closed.length === 1, `close for ${reason}`);
     assert.equal(rec.closed[0], reason);
     // A good upgrade opens even when the first frame is wrong; a bad one never does.
-    assert.equal(rec.opened, answer.startsWith(UPGRADE) && !reason.includes("protocol") ? 1 : 0, reason);
+    assert.equal(rec.opened, answer.startsWith(UPGRADE) && !reason.includes("protocol") && !reason.includes("accept") ? 1 : 0, reason);
   }
   // Through the client: the reason reaches onDisconnect / onError.
   const port = await rawServer("HTTP/1.1 403 Forbidden\r\n\r\n");
@@ -350,4 +362,26 @@ test("bad upgrade answers and bad server frames give named errors", { timeout: 1
   assert.equal(ev.disconnects[0].reason, "ws: bad status (HTTP/1.1 403 Forbidden)");
   assert.ok(platform.logs.includes("mqtt: closed (ws: bad status (HTTP/1.1 403 Forbidden))"), platform.logs.join("\n"));
   assert.deepEqual(ev.connects, []);
+});
+
+/** Byte strings of every length that matters for SHA-1 padding (one block or two). */
+const SHA_INPUTS = [0, 1, 3, 55, 56, 60, 63, 64, 100, 119].map((n) => {
+  let x = "";
+  for (let i = 0; i < n; i++) x += String.fromCharCode((i * 37 + n) & 255);
+  return x;
+});
+const sha1Node = (x: string): string => createHash("sha1").update(buf(x)).digest("hex");
+
+test("SHA-1 in the subset (for Sec-WebSocket-Accept) matches node:crypto, Espruino bundle", () => {
+  const { exports: wisp } = loadEspruinoBundle("wsclient");
+  for (const x of SHA_INPUTS) assert.equal(wisp.sha1Hex(x), sha1Node(x), `length ${x.length}`);
+  // RFC 6455's own example key.
+  assert.equal(Buffer.from(wisp.sha1Hex("dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11"), "hex").toString("base64"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+});
+
+test("SHA-1 in the subset matches node:crypto, Lua 5.3 bundle", { skip: hasCommand(LUA) ? false : skipUnless(LUA) }, () => {
+  const lit = (x: string) => '"' + [...buf(x)].map((b) => "\\" + b).join("") + '"';
+  const script = 'local w = dofile("dist/lua/wsclient.lua")\n' + SHA_INPUTS.map((x) => `print(w.sha1Hex(${lit(x)}))`).join("\n");
+  const lines = runLua(script).trim().split("\n");
+  assert.deepEqual(lines, SHA_INPUTS.map(sha1Node));
 });

@@ -13,7 +13,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import { spawnSync } from "node:child_process";
 import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -29,8 +31,12 @@ import { bstr, buf, cleanupAll, HOST, NodePlatform, onCleanup, peer, startAedes,
 after(cleanupAll);
 
 /** A `ws` server on 127.0.0.1 choosing the `mqtt` subprotocol; `onWs` gets each connection. */
-async function wsServer(onWs: (ws: WebSocket, req: http.IncomingMessage) => void, path = "/mqtt"): Promise<{ port: number; wss: WebSocketServer; protocols: string[] }> {
-  const server = http.createServer();
+async function wsServer(
+  onWs: (ws: WebSocket, req: http.IncomingMessage) => void,
+  path = "/mqtt",
+  tlsOpts: { key: Buffer; cert: Buffer } | null = null,
+): Promise<{ port: number; wss: WebSocketServer; protocols: string[] }> {
+  const server = tlsOpts === null ? http.createServer() : https.createServer(tlsOpts);
   const protocols: string[] = [];
   const wss = new WebSocketServer({
     server,
@@ -56,13 +62,17 @@ async function wsServer(onWs: (ws: WebSocket, req: http.IncomingMessage) => void
 }
 
 /** aedes with a plain TCP listener (for the MQTT.js observer) and a ws listener on /mqtt. */
-async function aedesOverWs(): Promise<{ tcpPort: number; wsPort: number; protocols: string[] }> {
+async function aedesOverWs(tlsOpts: { key: Buffer; cert: Buffer } | null = null, path = "/mqtt"): Promise<{ tcpPort: number; wsPort: number; protocols: string[] }> {
   const b = await startAedes();
-  const s = await wsServer((ws) => {
-    const stream = createWebSocketStream(ws);
-    stream.on("error", () => {});
-    b.broker.handle(stream as any);
-  });
+  const s = await wsServer(
+    (ws) => {
+      const stream = createWebSocketStream(ws);
+      stream.on("error", () => {});
+      b.broker.handle(stream as any);
+    },
+    path,
+    tlsOpts,
+  );
   return { tcpPort: b.port, wsPort: s.port, protocols: s.protocols };
 }
 
@@ -156,8 +166,9 @@ test("mosquitto websockets listener: the same exchange", { skip: mosquittoSkip()
   assert.match(m.log(), /websockets/i);
 });
 
-test("the app on the emulated board: brokerScheme ws, brokerPath /mqtt (virtual clock, aedes over ws)", { timeout: 20000 }, async () => {
-  const b = await aedesOverWs();
+/** The telemetry app on the emulated board against aedes over ws/wss; returns when it published `n` readings. */
+async function appOverWs(scheme: "ws" | "wss", wsPath: string, tlsOpts: { key: Buffer; cert: Buffer } | null): Promise<void> {
+  const b = await aedesOverWs(tlsOpts, wsPath);
   const obs = await peer(b.tcpPort);
   const seen: { topic: string; payload: string; qos: number }[] = [];
   obs.on("message", (topic, payload, pk) => seen.push({ topic, payload: payload.toString("latin1"), qos: pk.qos }));
@@ -171,17 +182,37 @@ test("the app on the emulated board: brokerScheme ws, brokerPath /mqtt (virtual 
     storageDir: dir,
     clock: "virtual",
     seed: 5,
-    settings: { brokerPort: b.wsPort, brokerScheme: "ws", brokerPath: "/mqtt", clientId: "w1", keepAliveSeconds: 30, intervalSeconds: 10, qos: 1, mode: "stay" },
+    settings: { brokerPort: b.wsPort, brokerScheme: scheme, brokerPath: wsPath, clientId: "w1", keepAliveSeconds: 30, intervalSeconds: 10, qos: 1, mode: "stay" },
     console: (t) => (text += t),
   });
   onCleanup(() => board.stop());
   const tele = () => seen.filter((m) => m.topic === "wisp/w1/telemetry");
-  await board.runUntil(() => tele().length >= 2, 60000, "two readings over ws");
+  await board.runUntil(() => tele().length >= 2, 60000, `two readings over ${scheme}`);
+  const afterBoot = board.bufferCount();
+  await board.runUntil(() => tele().length >= 6, 120000, `six readings over ${scheme}`);
+  assert.equal(board.bufferCount(), afterBoot, "no buffer constructed per frame");
   assert.deepEqual(seen[0], { topic: "wisp/w1/status", payload: "online", qos: 1 });
-  assert.equal(JSON.parse(tele()[1].payload).seq, 2);
+  assert.deepEqual(tele().map((m) => JSON.parse(m.payload).seq), [1, 2, 3, 4, 5, 6]);
   assert.ok(tele().every((m) => m.qos === 1));
   assert.deepEqual(b.protocols, ["mqtt"]);
+  assert.ok(board.events.some((e: any) => e.type === "socket" && e.event === "connect" && e.tls === (scheme === "wss")), "transport under the WebSocket");
   assert.ok(text.includes("mqtt connected"), text);
+}
+
+test("the app on the emulated board: brokerScheme ws, brokerPath /mqtt (virtual clock, aedes over ws)", { timeout: 20000 }, async () => {
+  await appOverWs("ws", "/mqtt", null);
+});
+
+const noOpenssl = hasCommand("openssl") ? false : skipUnless("openssl");
+
+test("the app on the emulated board: brokerScheme wss (TLS under the WebSocket), another path", { timeout: 20000, skip: noOpenssl }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-wss-"));
+  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const key = path.join(dir, "key.pem");
+  const cert = path.join(dir, "cert.pem");
+  const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  await appOverWs("wss", "/broker/ws", { key: fs.readFileSync(key), cert: fs.readFileSync(cert) });
 });
 
 async function waitForTcp(port: number): Promise<void> {

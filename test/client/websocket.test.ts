@@ -22,6 +22,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { Aedes } from "aedes";
 import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
+import { parseBrokerUrl, settingsFromConfig } from "../../host-tools/emulator/cli-emulate.ts";
 import { startBoard } from "../../host-tools/emulator/emulator.ts";
 import { artifactPath, loadEspruinoBundle, LUA, runLua } from "../helpers/artifacts.ts";
 import { hasCommand, skipUnless } from "../helpers/system-deps.ts";
@@ -415,4 +416,14 @@ test("SHA-1 in the subset matches node:crypto, Lua 5.3 bundle", { skip: hasComma
   const script = 'local w = dofile("dist/lua/wsclient.lua")\n' + SHA_INPUTS.map((x) => `print(w.sha1Hex(${lit(x)}))`).join("\n");
   const lines = runLua(script).trim().split("\n");
   assert.deepEqual(lines, SHA_INPUTS.map(sha1Node));
+});
+
+test("broker URLs: ws/wss carry the path into wisp.json brokerPath (default /mqtt)", () => {
+  assert.deepEqual(parseBrokerUrl("ws://127.0.0.1:9001"), { scheme: "ws", host: "127.0.0.1", port: 9001, path: "/mqtt" });
+  assert.deepEqual(parseBrokerUrl("wss://broker.example/a/b"), { scheme: "wss", host: "broker.example", port: 443, path: "/a/b" });
+  assert.deepEqual(parseBrokerUrl("mqtt://h"), { scheme: "mqtt", host: "h", port: 1883 });
+  const s = settingsFromConfig({}, parseBrokerUrl("ws://h:8080/ws"));
+  assert.equal(s.brokerScheme, "ws");
+  assert.equal(s.brokerPath, "/ws");
+  assert.throws(() => parseBrokerUrl("ws://h:1/has space"), /bad broker URL/);
 });

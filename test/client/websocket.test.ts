@@ -427,3 +427,76 @@ test("broker URLs: ws/wss carry the path into wisp.json brokerPath (default /mqt
   assert.equal(s.brokerPath, "/ws");
   assert.throws(() => parseBrokerUrl("ws://h:1/has space"), /bad broker URL/);
 });
+
+/** Unmask and split the client's frames (test side; checks FIN, MASK and lengths). */
+function clientFrames(wire: Buffer): { op: number; payload: Buffer }[] {
+  const out: { op: number; payload: Buffer }[] = [];
+  let o = 0;
+  while (o < wire.length) {
+    assert.equal(wire[o] & 0xf0, 0x80, "FIN set, no reserved bits");
+    assert.equal(wire[o + 1] & 0x80, 0x80, "client frames are masked");
+    const op = wire[o] & 15;
+    let len = wire[o + 1] & 127;
+    o += 2;
+    if (len === 126) (len = wire.readUInt16BE(o)), (o += 2);
+    else if (len === 127) (len = Number(wire.readBigUInt64BE(o))), (o += 8);
+    const mask = wire.subarray(o, o + 4);
+    o += 4;
+    const payload = Buffer.alloc(len);
+    for (let i = 0; i < len; i++) payload[i] = wire[o + i] ^ mask[i & 3];
+    o += len;
+    out.push({ op, payload });
+  }
+  return out;
+}
+
+test("frames split at every byte: the same result as in one piece (scripted transport, no sockets)", () => {
+  const { exports: wisp } = loadEspruinoBundle("wsclient");
+  const frame = (b0: number, payload: Buffer): Buffer => {
+    const n = payload.length;
+    const head = n < 126 ? Buffer.from([b0, n]) : n < 65536 ? Buffer.from([b0, 126, n >> 8, n & 255]) : Buffer.concat([Buffer.from([b0, 127]), Buffer.from(BigInt(n).toString(16).padStart(16, "0"), "hex")]);
+    return Buffer.concat([head, payload]);
+  };
+  const p1 = bytes(3, 1), p2 = bytes(300, 2), p3 = bytes(65536, 3);
+  const serverBytes = (key: string): Buffer =>
+    Buffer.concat([
+      buf(`HTTP/1.1 101 Switching Protocols\r\nUPGRADE: WebSocket\r\nConnection: upgrade\r\nSec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`),
+      frame(0x02, p1), // binary, not final
+      frame(0x89, buf("hi")), // ping in the middle of the message
+      frame(0x00, p2), // continuation, not final
+      frame(0x80, p3), // continuation, final
+      frame(0x82, Buffer.alloc(0)), // empty binary message
+      frame(0x8a, buf("unasked")), // pong: ignored
+      frame(0x88, Buffer.from([0x03, 0xe8, 0x6f, 0x6b])), // close 1000 "ok"
+    ]);
+  for (const chunk of [1, 7, 1 << 20]) {
+    const writes: string[] = [];
+    let transport: any = null;
+    let closes = 0;
+    const inner = new NodePlatform();
+    (inner as any).open = (_h: string, _p: number, _s: boolean, handler: any) => {
+      transport = handler;
+      return { write: (d: string) => (writes.push(d), true), close: () => closes++ };
+    };
+    const wsp = new wisp.WsPlatform(inner, "/p", 512, 512);
+    const rec = { opened: 0, data: "", closed: [] as string[] };
+    const link = wsp.open("dev.example", 8080, false, { onOpen: () => rec.opened++, onData: (d: string) => (rec.data += d), onClose: (r: string) => rec.closed.push(r) });
+    transport.onOpen();
+    const req = writes.shift()!;
+    assert.match(req, /^GET \/p HTTP\/1\.1\r\nHost: dev\.example:8080\r\n/);
+    const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(req)![1];
+    const all = serverBytes(key);
+    for (let o = 0; o < all.length; o += chunk) transport.onData(bstr(all.subarray(o, o + chunk)));
+    assert.equal(rec.opened, 1, `chunk ${chunk}`);
+    assert.ok(rec.data === bstr(Buffer.concat([p1, p2, p3])), `payload, chunk ${chunk}`);
+    const sent = clientFrames(buf(writes.join("")));
+    assert.deepEqual(sent.map((f) => f.op), [0x0a, 0x08], "pong, then the close answer");
+    assert.equal(bstr(sent[0].payload), "hi");
+    assert.equal(sent[1].payload.readUInt16BE(0), 1000);
+    assert.equal(closes, 1);
+    assert.equal(link.write("late"), false);
+    transport.onClose("socket closed");
+    assert.deepEqual(rec.closed, ["ws: closed by server 1000"]);
+    inner.shutdown();
+  }
+});

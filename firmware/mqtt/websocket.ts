@@ -316,6 +316,11 @@ export class WsPlatform implements Platform {
   }
 }
 
+/** A WsPlatform (for Lua callers, which cannot use `new` on a bundle's class). */
+export function newWsPlatform(inner: Platform, path: string, frameSize: number, httpSize: number): WsPlatform {
+  return new WsPlatform(inner, path, frameSize, httpSize);
+}
+
 /** One WebSocket connection: the Link the client writes to, the handler of the transport under it. */
 export class WsLink implements Link, LinkHandler {
   p: WsPlatform;

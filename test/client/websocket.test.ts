@@ -500,3 +500,60 @@ test("frames split at every byte: the same result as in one piece (scripted tran
     inner.shutdown();
   }
 });
+
+test("WebSocket on Lua 5.3: upgrade with accept, frames split at every byte, ping, masked writes, close", { skip: hasCommand(LUA) ? false : skipUnless(LUA) }, () => {
+  // random() is 0.5 in the script: every key and mask byte is 0x80.
+  const key = Buffer.alloc(16, 0x80).toString("base64");
+  const frame = (b0: number, payload: Buffer): Buffer =>
+    Buffer.concat([payload.length < 126 ? Buffer.from([b0, payload.length]) : Buffer.from([b0, 126, payload.length >> 8, payload.length & 255]), payload]);
+  const p1 = bytes(10, 1), p2 = bytes(400, 2);
+  const partA = Buffer.concat([
+    buf(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`),
+    frame(0x02, p1),
+    frame(0x89, buf("lua")),
+    frame(0x80, p2),
+  ]);
+  const partB = frame(0x88, Buffer.from([0x03, 0xe9]));
+  const lit = (b: Buffer) => '"' + [...b].map((x) => "\\" + x).join("") + '"';
+  const toWrite = bytes(300, 9);
+  for (const chunk of [1, 5000]) {
+    const script = `
+local w = dofile("dist/lua/wsclient.lua")
+local function hex(s) return (s:gsub(".", function(ch) return string.format("%02x", ch:byte()) end)) end
+local out, handler, closes = {}, nil, 0
+local link = { write = function(self, d) out[#out + 1] = d; return true end, close = function(self) closes = closes + 1 end }
+local P = { open = function(self, host, port, secure, h) handler = h; return link end, random = function(self) return 0.5 end }
+local got, opened, closed = {}, 0, {}
+local H = { onOpen = function(self) opened = opened + 1 end, onData = function(self, d) got[#got + 1] = d end, onClose = function(self, r) closed[#closed + 1] = r end }
+local wsp = w.newWsPlatform(P, "/lua", 512, 512)
+local l = wsp:open("h", 1883, false, H)
+local function feed(s) for i = 1, #s, ${chunk} do handler:onData(s:sub(i, i + ${chunk} - 1)) end end
+handler:onOpen()
+print("req " .. hex(table.remove(out, 1)))
+feed(${lit(partA)})
+print("opened " .. opened)
+print("got " .. hex(table.concat(got)))
+print("write " .. tostring(l:write(${lit(toWrite)})))
+feed(${lit(partB)})
+print("sent " .. hex(table.concat(out)))
+print("closes " .. closes)
+handler:onClose("socket closed")
+print("closed " .. closed[1])
+`;
+    const lines = runLua(script).trim().split("\n");
+    const get = (k: string) => lines.find((l) => l.startsWith(k + " "))!.slice(k.length + 1);
+    const req = Buffer.from(get("req"), "hex").toString("latin1");
+    assert.match(req, /^GET \/lua HTTP\/1\.1\r\nHost: h:1883\r\n/);
+    assert.ok(req.includes(`Sec-WebSocket-Key: ${key}\r\n`), req);
+    assert.equal(get("opened"), "1");
+    assert.equal(get("got"), Buffer.concat([p1, p2]).toString("hex"), `chunk ${chunk}`);
+    assert.equal(get("write"), "true");
+    const sent = clientFrames(Buffer.from(get("sent"), "hex"));
+    assert.deepEqual(sent.map((f) => f.op), [0x0a, 0x02, 0x08]);
+    assert.equal(bstr(sent[0].payload), "lua");
+    assert.ok(sent[1].payload.equals(toWrite));
+    assert.equal(sent[2].payload.readUInt16BE(0), 1001);
+    assert.equal(get("closes"), "1");
+    assert.equal(get("closed"), "ws: closed by server 1001");
+  }
+});

@@ -8,7 +8,7 @@
  * subprotocol; what it writes goes out as masked binary frames; what the server sends
  * comes back as the payload bytes of its binary (and continuation) frames.
  *
- * Buffers (frame header, control payload, TX frame, HTTP answer) belong to the
+ * Buffers (frame header, control payload, TX frame, HTTP answer, SHA-1) belong to the
  * WsPlatform and are allocated once in its constructor; a connection only costs a
  * small WsLink object. Strings are made only where the platform forces them
  * (Link.write, LinkHandler.onData).

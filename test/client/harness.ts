@@ -177,6 +177,12 @@ export function makeClient(port: number, setup: (cfg: any, wisp: any) => void = 
   setup(cfg, wisp);
   const client = new wisp.Client(platform, cfg);
   onCleanup(() => platform.shutdown());
+  const ev = recordEvents(wisp, client);
+  return { wisp, client, platform, sandbox, ev };
+}
+
+/** Hook every client callback into one Events record. */
+export function recordEvents(wisp: any, client: any): Events {
   const ev: Events = { connects: [], disconnects: [], messages: [], published: [], subscribed: [], errors: [] };
   client.onConnect = (sp: boolean) => ev.connects.push(sp);
   client.onDisconnect = (code: number, reason: string) => ev.disconnects.push({ code, reason });
@@ -184,7 +190,7 @@ export function makeClient(port: number, setup: (cfg: any, wisp: any) => void = 
   client.onPublished = (id: number) => ev.published.push(id);
   client.onSubscribed = (filter: string, code: number) => ev.subscribed.push({ filter, code });
   client.onError = (code: number, detail: string) => ev.errors.push({ code, detail, name: wisp.clientErrorName(code) });
-  return { wisp, client, platform, sandbox, ev };
+  return ev;
 }
 
 /** Poll until `cond()` holds; rejects with `what` after `ms`. */

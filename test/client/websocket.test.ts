@@ -27,7 +27,7 @@ import { startBoard } from "../../host-tools/emulator/emulator.ts";
 import { artifactPath, loadEspruinoBundle, LUA, runLua } from "../helpers/artifacts.ts";
 import { hasCommand, skipUnless } from "../helpers/system-deps.ts";
 import { freePort, mosquittoSkip, startMosquitto } from "../helpers/mosquitto.ts";
-import { bstr, buf, cleanupAll, HOST, NodePlatform, onCleanup, peer, startAedes, waitFor, type Events } from "./harness.ts";
+import { bstr, buf, cleanupAll, HOST, NodePlatform, onCleanup, peer, startAedes, recordEvents, waitFor } from "./harness.ts";
 
 after(cleanupAll);
 
@@ -94,13 +94,7 @@ function makeWsClient(port: number, path = "/mqtt") {
   cfg.txSize = 1024;
   cfg.slotSize = 1024;
   const client = new wisp.Client(ws, cfg);
-  const ev: Events = { connects: [], disconnects: [], messages: [], published: [], subscribed: [], errors: [] };
-  client.onConnect = (sp: boolean) => ev.connects.push(sp);
-  client.onDisconnect = (code: number, reason: string) => ev.disconnects.push({ code, reason });
-  client.onMessage = (topic: string, payload: string, qos: number, retain: boolean) => ev.messages.push({ topic, payload, qos, retain });
-  client.onPublished = (id: number) => ev.published.push(id);
-  client.onSubscribed = (filter: string, code: number) => ev.subscribed.push({ filter, code });
-  client.onError = (code: number, detail: string) => ev.errors.push({ code, detail, name: wisp.clientErrorName(code) });
+  const ev = recordEvents(wisp, client);
   onCleanup(() => {
     try {
       client.disconnect();

@@ -1,0 +1,218 @@
+/**
+ * The real Espruino interpreter as a child process: the judge of what the
+ * Espruino artifacts do (DESIGN.md, "The real interpreter is the judge").
+ *
+ * One `Interpreter` is one Linux build of Espruino (`ESPRUINO_BIN`, else
+ * `../shared/espruino/espruino` beside the repository) running in its own working
+ * directory, because its Storage lives in `espruino.flash` in the working directory.
+ * The host talks to its REPL over stdin/stdout as a serial console would: lines that
+ * start with DLE (0x10) run without echo, and results come back between markers.
+ *
+ * The interpreter does not exit when its parent goes away, so every instance is
+ * killed by pid when it is stopped and, as a last resort, when this process exits.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { REPO_ROOT } from "../compiler/build.ts";
+
+/** Where the interpreter is: `ESPRUINO_BIN`, else `../shared/espruino/espruino`; null when neither exists. */
+export function findEspruino(): string | null {
+  const fromEnv = process.env.ESPRUINO_BIN;
+  if (fromEnv) return fs.existsSync(fromEnv) ? path.resolve(fromEnv) : null;
+  const beside = path.resolve(REPO_ROOT, "..", "shared", "espruino", "espruino");
+  return fs.existsSync(beside) ? beside : null;
+}
+
+export const ESPRUINO_MISSING =
+  "the Espruino interpreter was not found: set ESPRUINO_BIN to an Espruino Linux build (or place it at ../shared/espruino/espruino)";
+
+/**
+ * A JavaScript string literal that carries any byte string (chars 0..255) through the
+ * REPL: printable ASCII stays, everything else becomes \xHH, so no control byte and no
+ * newline reaches the console raw, and no char is read as UTF-8.
+ */
+export function jsStringLiteral(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255) throw new Error(`jsStringLiteral: char ${c} at ${i} is not a byte`);
+    if (c === 0x22 || c === 0x5c) out += "\\" + s[i];
+    else if (c >= 0x20 && c < 0x7f) out += s[i];
+    else out += "\\x" + c.toString(16).padStart(2, "0");
+  }
+  return out + '"';
+}
+
+/** Strip the REPL's prompt and ANSI sequences from raw console output. */
+export function cleanConsole(raw: string): string {
+  return raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/\r/g, "");
+}
+
+export interface InterpreterOptions {
+  /** Interpreter binary; default findEspruino(). */
+  bin?: string;
+  /** Working directory (its espruino.flash is the Storage); default a new temp dir, removed on stop(). */
+  dir?: string;
+  /** Extra command-line arguments (e.g. a script file to run). */
+  args?: string[];
+  /** Each cleaned output line as it arrives (prompts stripped). */
+  onLine?: (line: string) => void;
+  /** Wait for the first prompt before resolving start() (default true). */
+  waitForPrompt?: boolean;
+}
+
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const p of live) {
+    try { p.kill("SIGKILL"); } catch { /* already gone */ }
+  }
+});
+
+let markerSeq = 0;
+
+export class Interpreter {
+  readonly dir: string;
+  readonly bin: string;
+  readonly proc: ChildProcess;
+  /** Everything the console printed, cleaned (no ANSI, no CR). */
+  output = "";
+  /** Resolves with the exit code (or null when killed) once the process is gone. */
+  readonly exited: Promise<number | null>;
+  private ownDir: boolean;
+  private partial = "";
+  private waiters: Array<() => void> = [];
+  private onLine?: (line: string) => void;
+
+  private constructor(bin: string, dir: string, ownDir: boolean, opts: InterpreterOptions) {
+    this.bin = bin;
+    this.dir = dir;
+    this.ownDir = ownDir;
+    this.onLine = opts.onLine;
+    this.proc = spawn(bin, opts.args ?? [], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+    live.add(this.proc);
+    this.exited = new Promise((resolve) => {
+      this.proc.on("exit", (code) => { live.delete(this.proc); resolve(code); this.notify(); });
+    });
+    this.proc.stdout!.on("data", (d: Buffer) => this.take(d.toString("latin1")));
+    // stderr carries only the Linux build's own start-up chatter ("espruino: ...").
+    this.proc.stderr!.resume();
+    this.proc.stdin!.on("error", () => { /* the process died; exited says so */ });
+  }
+
+  /** Start an interpreter; by default in a fresh temp directory (empty Storage). */
+  static async start(opts: InterpreterOptions = {}): Promise<Interpreter> {
+    const bin = opts.bin ?? findEspruino();
+    if (!bin) throw new Error(ESPRUINO_MISSING);
+    const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "wisp-espruino-"));
+    const it = new Interpreter(bin, dir, opts.dir === undefined, opts);
+    if (opts.waitForPrompt !== false) await it.waitFor(/^>/m, 10000, "the first prompt");
+    return it;
+  }
+
+  get pid(): number { return this.proc.pid ?? -1; }
+  get running(): boolean { return this.proc.exitCode === null && this.proc.signalCode === null; }
+
+  private take(chunk: string): void {
+    const text = cleanConsole(chunk);
+    this.output += text;
+    this.partial += text;
+    let nl: number;
+    while ((nl = this.partial.indexOf("\n")) >= 0) {
+      const line = this.partial.slice(0, nl).replace(/^>+/, "");
+      this.partial = this.partial.slice(nl + 1);
+      this.onLine?.(line);
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Output lines so far, prompts stripped. */
+  lines(): string[] {
+    return this.output.split("\n").map((l) => l.replace(/^>+/, ""));
+  }
+
+  /** Every `Uncaught ...` report the interpreter printed, with the line after it (where). */
+  uncaught(): string[] {
+    const ls = this.lines();
+    const out: string[] = [];
+    ls.forEach((l, i) => { if (l.includes("Uncaught")) out.push(`${l.trim()} ${(ls[i + 1] ?? "").trim()}`); });
+    return out;
+  }
+
+  /** Wait until the output (from `from` on) matches; resolves with the match. */
+  async waitFor(re: RegExp | string, timeoutMs = 5000, what?: string, from = 0): Promise<RegExpMatchArray> {
+    const rx = typeof re === "string" ? new RegExp(re.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) : re;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.output.slice(from).match(rx);
+      if (m) return m;
+      if (!this.running) throw new Error(`espruino exited while waiting for ${what ?? rx}; output:\n${this.tail()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`espruino: timed out after ${timeoutMs} ms waiting for ${what ?? rx}; output:\n${this.tail()}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+
+  /** The last lines of output, for error messages. */
+  tail(n = 20): string {
+    return this.lines().slice(-n).join("\n");
+  }
+
+  /** Send one line of code to the REPL without echo. The code must not contain a newline. */
+  send(code: string): void {
+    if (/[\r\n]/.test(code)) throw new Error("Interpreter.send: code must be one line (a newline would run it early)");
+    this.proc.stdin!.write("\x10" + code + "\n", "latin1");
+  }
+
+  /** Evaluate an expression on the interpreter; resolves with its JSON value. Throws with the console's error. */
+  async eval<T = unknown>(expr: string, timeoutMs = 5000): Promise<T> {
+    const id = ++markerSeq;
+    const from = this.output.length;
+    this.send(`try{print("<<${id}>"+JSON.stringify(${expr})+"<${id}>>")}catch(e){print("<<${id}!"+e+"<${id}>>")}`);
+    const m = await this.waitFor(new RegExp(`<<${id}([>!])([\\s\\S]*?)<${id}>>`), timeoutMs, `the value of ${expr.slice(0, 60)}`, from);
+    if (m[1] === "!") throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[2]}`);
+    return (m[2] === "undefined" || m[2] === "" ? undefined : JSON.parse(m[2])) as T;
+  }
+
+  /**
+   * Write a Storage file through the REPL in chunks (the way a flasher does), then
+   * check the interpreter's E.CRC32 of it against the host's.
+   */
+  async writeFile(name: string, data: string | Uint8Array, chunkBytes = 512): Promise<void> {
+    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
+    const s = bytes.toString("latin1");
+    const n = JSON.stringify(name);
+    if (s.length === 0) {
+      await this.eval(`require("Storage").write(${n},"")`);
+    } else {
+      for (let off = 0; off < s.length; off += chunkBytes) {
+        const part = jsStringLiteral(s.slice(off, off + chunkBytes));
+        const ok = await this.eval<boolean>(off === 0
+          ? `require("Storage").write(${n},${part},0,${s.length})`
+          : `require("Storage").write(${n},${part},${off})`, 10000);
+        if (ok !== true) throw new Error(`espruino: Storage.write(${name}) at ${off} returned ${ok}`);
+      }
+    }
+    const crc = await this.eval<number>(`E.CRC32(require("Storage").read(${n}))`);
+    const want = zlib.crc32(bytes) >>> 0;
+    if ((crc >>> 0) !== want) throw new Error(`espruino: Storage file ${name} has CRC ${crc >>> 0}, expected ${want}`);
+  }
+
+  /** Kill the interpreter (SIGKILL: nothing more leaves it) and remove its temp directory. */
+  async stop(): Promise<void> {
+    if (this.running) this.proc.kill("SIGKILL");
+    await this.exited;
+    if (this.ownDir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -174,7 +174,11 @@ export class EspruinoBoard extends EventEmitter {
         this.log({ type: "error", t: this.now(), message: `the interpreter exited (pid ${it.pid})` });
       }
     });
-    await it.waitFor(/^>/m, 20000, "the prompt after boot");
+    try {
+      await it.waitFor(/^>/m, 20000, "the prompt after boot");
+    } catch (e) {
+      if (this.it === it) throw e; // else the boot code went to deep sleep (or the host cut it) before the prompt
+    }
   }
 
   private onLine(line: string): void {
@@ -274,7 +278,7 @@ export class EspruinoBoard extends EventEmitter {
     for (const o of [...this.pastOutput, this.it?.output ?? ""]) {
       const ls = o.split("\n");
       ls.forEach((l, i) => {
-        if (l.includes("Uncaught")) out.push(`${l.trim()} ${(ls[i + 1] ?? "").trim()}`);
+        if (l.includes("Uncaught")) out.push(`${l.replace(/^>+/, "").trim()} ${(ls[i + 1] ?? "").trim()}`);
       });
     }
     return out;

@@ -83,6 +83,7 @@ export class Interpreter {
   readonly exited: Promise<number | null>;
   private ownDir: boolean;
   private partial = "";
+  private rawHeld = "";
   private waiters: Array<() => void> = [];
   private onLine?: (line: string) => void;
 
@@ -116,6 +117,11 @@ export class Interpreter {
   get running(): boolean { return this.proc.exitCode === null && this.proc.signalCode === null; }
 
   private take(chunk: string): void {
+    // An ANSI sequence can be split across reads: hold an unfinished one back.
+    chunk = this.rawHeld + chunk;
+    const cut = chunk.search(/\x1b(\[[0-9;]*)?$/);
+    this.rawHeld = cut >= 0 ? chunk.slice(cut) : "";
+    if (cut >= 0) chunk = chunk.slice(0, cut);
     const text = cleanConsole(chunk);
     this.output += text;
     this.partial += text;

@@ -3,6 +3,8 @@
  * the Uncaught check every such test ends with, and an MQTT.js observer.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import type { TestContext } from "node:test";
 import mqtt from "mqtt";
 
@@ -19,6 +21,18 @@ export function assertNoUncaught(t: TestContext, uncaught: string[]): void {
     t.todo(`the artifact still has the return} parser gap (issue 9 item 3, compiler fix not merged here yet): ${uncaught[0]}`);
   }
   assert.deepEqual(uncaught, [], "the interpreter printed Uncaught errors");
+}
+
+/**
+ * A test option for suites that need received packets handled: TODO (with the
+ * reason) while the Espruino artifact `file` still has a bare `return}` /
+ * `break}` / `continue}` from the minifier, false once the compiler fix is in.
+ */
+export function parserGapTodo(file: string): string | false {
+  if (!fs.existsSync(file)) return false;
+  return /\b(return|break|continue)\}/.test(fs.readFileSync(file, "latin1"))
+    ? `${path.basename(file)} still has the return} parser gap (issue 9 item 3: compiler fix not on this branch yet)`
+    : false;
 }
 
 export interface Seen {

@@ -138,6 +138,8 @@ deepSleep:function(us){
 },
 getWakeupCause:function(){return wake;}
 };
+// process.env.BOARD is "ESP32" on the port (boards/ESP32.py); host tools (wisp flash) check it.
+var env=process.env; env.BOARD="ESP32"; process.env=env;
 if(adc){var ar=analogRead;global.analogRead=function(p){return (""+p)===adc.pin?adc.reading:ar(p);};}
 })();
 print("<wisp:boot0 "+process.memory().usage+">");

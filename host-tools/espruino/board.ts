@@ -233,7 +233,8 @@ export class EspruinoBoard extends EventEmitter {
   async memory(phase: string): Promise<{ usage: number; shim: number; app: number; total: number }> {
     const it = this.it;
     if (!it) throw new Error("the board is not running (deep sleep or stopped)");
-    const m = await it.eval<{ usage: number; total: number }>("process.memory()");
+    // one retry: a console line can arrive garbled on the Linux build (docs/espruino.md)
+    const m = await it.eval<{ usage: number; total: number }>("process.memory()").catch(() => it.eval<{ usage: number; total: number }>("process.memory()"));
     const r = { usage: m.usage, shim: this.shimBlocks, app: m.usage - this.shimBlocks, total: m.total };
     this.log({ type: "memory", t: this.now(), phase, ...r });
     return r;

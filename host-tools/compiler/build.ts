@@ -15,6 +15,7 @@ import esbuild from "esbuild";
 import ts from "typescript";
 import * as tstl from "typescript-to-lua";
 import { checkSubset, formatDiagnostic, type SubsetDiagnostic } from "./checker.ts";
+import { terminateJumps } from "./espruino-terminators.ts";
 import { espruinoIntrinsicsTransformer, luaIntrinsicsPlugin } from "./intrinsics.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -131,7 +132,8 @@ async function buildEspruino(firmwareRoot: string, entry: Entry, outDir: string)
       write: false,
       logLevel: "silent",
     });
-    const code = wrapEsmAsGlobal(result.outputFiles[0].text);
+    // Espruino misparses `if(t)return}`: put back the `;` the minifier dropped.
+    const code = terminateJumps(wrapEsmAsGlobal(result.outputFiles[0].text));
     const file = path.join(outDir, "espruino", `${entry.name}.js`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, code);

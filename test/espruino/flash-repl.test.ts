@@ -1,18 +1,18 @@
 /**
- * `wisp flash` into the real interpreter's REPL over a pseudo-terminal: socat puts
- * the interpreter's console on a pty (EXEC:...,pty,raw,echo=0), the flasher opens
- * the other end with serialport, uploads, verifies, writes wisp.json and load()s;
- * the interpreter then runs the new app, which publishes to aedes.
+ * `wisp flash` into the real interpreter's REPL over a pseudo-terminal: socat makes
+ * the pty, the interpreter's console is on the far end (paced like a serial line),
+ * the flasher opens the pty with serialport, uploads, verifies, writes wisp.json and
+ * load()s; the interpreter then runs the new app, which publishes to aedes.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { startAedes } from "../../host-tools/emulator/broker.ts";
 import { loadBoard } from "../../host-tools/emulator/board.ts";
-import { Interpreter, findEspruino } from "../../host-tools/espruino/interpreter.ts";
+import { Interpreter } from "../../host-tools/espruino/interpreter.ts";
 import { HOST_STATE_FILE, SHIM_SOURCE, type ShimHostState } from "../../host-tools/espruino/shims.ts";
 import { runFlash } from "../../host-tools/flasher/cli-flash.ts";
 import { REPO_ROOT } from "../../host-tools/compiler/build.ts";
@@ -24,35 +24,33 @@ const skip = skipUnlessEspruino() || skipUnless("socat");
 const APP = path.join(REPO_ROOT, "dist", "espruino", "app.js");
 const OLD_APP = 'var oldApp=1;print("old app running");';
 
-/** The interpreter on a pty: socat's pid, the interpreter's own pid (killed by pid), its console. */
-async function interpreterOnPty(dir: string): Promise<{ link: string; socat: ChildProcess; childPid: () => number | null; stop(): Promise<void> }> {
+/**
+ * The interpreter's console on a pty. The Linux build reads stdin on a second thread
+ * that races with its main loop and garbles console input now and then, often enough
+ * under load to fail an upload of 48 KB (docs/espruino.md); its telnet console
+ * (`--telnet`, TCP port 2323 on Linux) is read by the main loop itself. So socat
+ * joins the pty (`PTY,link=...,raw,echo=0`) to the interpreter's telnet console: the
+ * flasher still talks to a serial-like device, the interpreter still gets it on its
+ * REPL, and nothing races. Port 2323 is fixed: only this test uses it.
+ */
+async function interpreterOnPty(dir: string): Promise<{ link: string; it: Interpreter; stop(): Promise<void> }> {
   const link = path.join(dir, "ttyESPRUINO");
-  const socat = spawn("socat", ["-d", "-d", `PTY,link=${link},raw,echo=0`, `EXEC:${findEspruino()},pty,raw,echo=0`], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  fs.rmSync(link, { force: true });
+  const it = await Interpreter.start({ dir, args: ["--telnet"] });
+  const socat = spawn("socat", ["-d", "-d", `PTY,link=${link},raw,echo=0`, "TCP:127.0.0.1:2323,retry=50,interval=0.1"], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   socat.stderr!.on("data", (d) => (log += d));
-  await until(() => fs.existsSync(link) && /starting data transfer loop|childpid|forked off child process/.test(log), 10000, "socat pty", () => log);
-  const childPid = (): number | null => {
-    try {
-      const kids = fs.readFileSync(`/proc/${socat.pid}/task/${socat.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-      return kids[0] ?? null;
-    } catch {
-      return null;
-    }
-  };
-  await until(() => childPid() !== null, 5000, "the interpreter under socat");
-  const pid = childPid()!;
+  await until(() => fs.existsSync(link) && /starting data transfer loop/.test(log), 10000, "socat pty joined to the telnet console", () => log);
   return {
     link,
-    socat,
-    childPid,
+    it,
     async stop() {
-      // the interpreter outlives its driver: kill it by its own pid, then socat
-      try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
       if (socat.exitCode === null && socat.signalCode === null) {
         const gone = new Promise((r) => socat.once("exit", r));
         socat.kill("SIGKILL");
         await gone;
       }
+      await it.stop(); // by its own pid
     },
   };
 }
@@ -80,22 +78,44 @@ test("wisp flash into the real interpreter over a pty: verified upload, wisp.jso
     }));
 
     pty = await interpreterOnPty(dir);
-    const lines: string[] = [];
-    const code = await runFlash(["--port", pty.link, "--config", cfgFile, "--app", APP, "--json"], { out: (l) => lines.push(l), env: { WISP_WIFI_PASSWORD: "pw" } });
+    // Should the Linux console still garble a line (docs/espruino.md), the upload fails
+    // with a named error or the console wedges: as a user would, power-cycle the board
+    // (the interpreter again on the same Storage: the previous app is untouched) and
+    // flash again. The diagnostic says when that happened.
+    let lines: string[] = [];
+    let code = -1;
+    const failures: string[] = [];
+    for (let attempt = 1; attempt <= 4 && code !== 0; attempt++) {
+      if (attempt > 1) {
+        await pty.stop();
+        pty = await interpreterOnPty(dir);
+      }
+      lines = [];
+      code = await runFlash(["--port", pty.link, "--config", cfgFile, "--app", APP, "--json"], { out: (l) => lines.push(l), env: { WISP_WIFI_PASSWORD: "pw" } });
+      if (code !== 0) {
+        const err = JSON.parse(lines.at(-1)!);
+        assert.equal(err.event, "error", lines.join("\n"));
+        assert.ok(typeof err.code === "string" && err.code !== "USAGE" && err.code !== "CONFIG", `a named flasher error: ${lines.at(-1)}`);
+        failures.push(`${err.code}: ${err.message}`);
+      }
+    }
+    if (failures.length > 0) t.diagnostic(`attempts that failed on the racy Linux console: ${failures.join(" | ")}`);
     assert.equal(code, 0, lines.join("\n"));
     const events = lines.map((l) => JSON.parse(l));
     for (const k of ["board", "start", "verified", "settings", "boot", "done"]) assert.ok(events.some((e) => e.event === k), `event ${k} in ${lines.join("\n")}`);
     assert.match(events.find((e) => e.event === "board").version, /^2v29/);
 
-    // read the console from here on (the flasher has closed the port)
-    const consoleOut: string[] = [];
+    // the console is on the pty (telnet): read it from here on, the flasher has closed it
+    const chunks: string[] = [];
     const rs = fs.createReadStream(pty.link, { encoding: "latin1" });
-    rs.on("data", (d) => consoleOut.push(String(d)));
+    rs.on("data", (d) => chunks.push(String(d)));
     rs.on("error", () => {});
-    await until(() => obs.seen.filter((m) => m.topic === "wisp/flashed-rt/telemetry").length >= 2, 30000, "telemetry from the flashed app",
-      () => consoleOut.join(""));
+    await until(() => obs.seen.filter((m) => m.topic === "wisp/flashed-rt/telemetry").length >= 2, 30000, "telemetry from the flashed app", () => chunks.join(""));
     assert.ok(obs.seen.some((m) => m.topic === "wisp/flashed-rt/status" && m.payload === "online"));
+    await until(() => /publish seq=2/.test(chunks.join("")), 5000, "the app's console on the pty", () => chunks.join(""));
     rs.destroy();
+    const consoleAfter = chunks.join("").replace(/\r/g, "");
+    assert.match(consoleAfter, /boot power-on/, "the new app's first console line");
 
     // Storage afterwards, read by a fresh interpreter in the same directory
     await pty.stop();
@@ -111,8 +131,7 @@ test("wisp flash into the real interpreter over a pty: verified upload, wisp.jso
     } finally {
       await after.stop();
     }
-    const text = consoleOut.join("").split(/\r?\n/);
-    assertNoUncaught(t, text.filter((l) => l.includes("Uncaught")));
+    assertNoUncaught(t, consoleAfter.split("\n").filter((l) => l.includes("Uncaught")));
   } finally {
     await pty?.stop();
     await obs.close();

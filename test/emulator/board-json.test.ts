@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { listBoards, loadBoard, validateBoard } from "../../host-tools/emulator/board.ts";
+import { listBoards, loadBoard, validateBoard } from "../../host-tools/device/board.ts";
 import { rawBoard } from "./fixtures/util.ts";
 
 test("every board in boards/ loads and carries the datasheet currents", () => {
@@ -28,7 +28,7 @@ test("bad board JSON is rejected with the field named", () => {
     ["unknown state", (b) => (b.currentMa.turbo = 5), /currentMa\.turbo is not a known radio state/],
     ["bad pin", (b) => (b.adc.pin = "GPIO34"), /adc\.pin must be an Espruino pin name/],
     ["bad curve point", (b) => (b.battery.curve[2] = [4.1]), /battery\.curve\[2\] must be \[volts, percent\]/],
-    ["curve percent", (b) => (b.battery.curve[0] = [4.3, 120]), /battery\.curve\[0\] percent must be 0\.\.100/],
+    ["curve percent", (b) => (b.battery.curve[0] = [4.3, 120]), /battery\.curve\[0\]\[1\] must be a percent 0\.\.100 \(got 120\)/],
     ["buffers", (b) => (b.buffers.rx = 1.5), /buffers\.rx must be an integer/],
     ["ram", (b) => delete b.ram, /ram must be an object/],
     ["name", (b) => (b.name = ""), /name must be a non-empty string/],

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { parseBrokerUrl, parseDuration, runEmulate } from "../../host-tools/emulator/cli-emulate.ts";
+import { parseBrokerUrl } from "../../host-tools/device/broker-url.ts";
+import { parseDuration, runEmulate } from "../../host-tools/emulator/cli-emulate.ts";
 import { TELEMETRY_APP, tmpDir, withTimeout } from "./fixtures/util.ts";
 
 test("wisp emulate --json: embedded aedes, observer, events and a summary, one JSON object per line", { timeout: 60_000 }, async () => {

@@ -172,3 +172,29 @@ test("wisp flash: an unknown board id names the field and the known boards", asy
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("wisp flash warns that Espruino's TLS does not verify the broker (mqtts:// or wss://, config or WISP_BROKER_URL), before opening the port", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-cfg-"));
+  try {
+    const f = path.join(dir, "c.json");
+    const flash = async (url: string, env: NodeJS.ProcessEnv, json = false) => {
+      fs.writeFileSync(f, JSON.stringify(set(valid(), "device.broker.url", url)));
+      const lines: string[] = [];
+      const code = await runFlash(["--config", f, "--app", f, "--port", "/dev/null-not", ...(json ? ["--json"] : [])], { out: (l) => lines.push(l), env });
+      assert.equal(code, 1, "the missing port still fails the flash");
+      return lines;
+    };
+    const tls = await flash("mqtts://broker.local:8883", {});
+    assert.match(tls[0], /^warning: esp32-lipo-sensor runs Espruino 2v24, whose TLS does not verify the broker's certificate: mqtts:\/\/broker\.local:8883 .*man-in-the-middle.*docs\/device\.md/);
+    assert.match(tls.at(-1)!, /\/dev\/null-not/, "then the port error");
+    const viaEnv = await flash("mqtt://broker.local", { WISP_BROKER_URL: "wss://broker.example/mqtt" }, true);
+    const w = JSON.parse(viaEnv[0]);
+    assert.equal(w.event, "warning");
+    assert.equal(w.code, "TLS_UNVERIFIED");
+    assert.match(w.message, /wss:\/\/broker\.example:443/);
+    const plain = await flash("mqtt://broker.local", {});
+    assert.ok(!plain.some((l) => /warning/.test(l)), plain.join("\n"));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,20 +9,13 @@
  * below. The broker URL is resolved by the caller (`--broker`, WISP_BROKER_URL,
  * the config, or emulate's embedded broker) and passed in.
  */
+import type { DeviceSettings } from "../../firmware/hal/platform.ts";
 import type { BoardConfig } from "./board.ts";
 import { parseBrokerUrl } from "./broker-url.ts";
 import type { FlashConfig } from "./config.ts";
 
-export interface DeviceSettingsJson {
-  clientId: string;
-  brokerHost: string;
-  brokerPort: number;
-  brokerScheme: string;
-  username: string | null;
-  password: string | null;
-  topicPrefix: string;
-  wifiSsid: string;
-  wifiPassword: string;
+/** The firmware's DeviceSettings (its type, so the two cannot drift) plus the app's extras. */
+export interface DeviceSettingsJson extends DeviceSettings {
   [extra: string]: unknown;
 }
 

@@ -1,10 +1,14 @@
 /**
  * `wisp emulate`: boot the built app on an emulated board, connected to a broker.
  *
- * Without --broker (and without device.broker.url in the config) an embedded
+ * Without --broker (and without WISP_BROKER_URL or device.broker.url in the config) an embedded
  * aedes starts on a free loopback port. An MQTT.js client subscribes to what the
  * board publishes and prints it. Output is a readable live log and a summary, or
  * with --json the same events as one JSON object per line.
+ *
+ * The board's wisp.json comes from host-tools/device/settings.ts, the same mapping
+ * `wisp flash` uses. An observer that cannot connect and subscribe within a few
+ * seconds is reported and dropped; the board boots regardless.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -181,10 +185,8 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
     embedded = await startAedes();
     brokerUrl = embedded.url;
   }
-  let broker: ReturnType<typeof parseBrokerUrl>;
   let settings: DeviceSettingsJson;
   try {
-    broker = parseBrokerUrl(brokerUrl);
     settings = deviceSettings({ board: boardConfig, config: cfg, env, brokerUrl });
   } catch (e) {
     await embedded?.close();

@@ -1,7 +1,8 @@
 /**
  * The flasher and the emulator share host-tools/device/ and import nothing of each
- * other: following every relative import from each flasher module (transitively)
- * never reaches host-tools/emulator/.
+ * other: following every relative import (transitively) from each flasher module
+ * never reaches host-tools/emulator/, and the other way round; device/ reaches
+ * neither.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -12,6 +13,7 @@ import { fileURLToPath } from "node:url";
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FLASHER = path.join(REPO, "host-tools/flasher");
 const EMULATOR = path.join(REPO, "host-tools/emulator") + path.sep;
+const DEVICE = path.join(REPO, "host-tools/device");
 
 /** Relative import specifiers of a module: static, re-exports and dynamic import(). */
 function relativeImports(file: string): string[] {
@@ -44,6 +46,18 @@ test("no module under host-tools/flasher/ imports host-tools/emulator/, directly
   for (const m of modules) {
     for (const [dep, chain] of reachable(path.join(FLASHER, m))) {
       assert.ok(!dep.startsWith(EMULATOR), `${m} reaches ${path.relative(REPO, dep)} via ${chain.map((c) => path.relative(REPO, c)).join(" -> ")}`);
+    }
+  }
+});
+
+test("host-tools/device/ and the emulator do not reach the flasher; device/ does not reach the emulator", () => {
+  const flasher = FLASHER + path.sep;
+  for (const dir of [DEVICE, EMULATOR]) {
+    for (const m of fs.readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
+      for (const [dep, chain] of reachable(path.join(dir, m))) {
+        const bad = dep.startsWith(flasher) || (dir === DEVICE && dep.startsWith(EMULATOR));
+        assert.ok(!bad, `${path.relative(REPO, chain[0])} reaches ${path.relative(REPO, dep)} via ${chain.map((c) => path.relative(REPO, c)).join(" -> ")}`);
+      }
     }
   }
 });

@@ -200,3 +200,15 @@ test("wisp emulate --broker: a broker that never answers the observer's SUBSCRIB
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test("wisp emulate checks the config against flash.config.schema.json, as wisp flash does", { timeout: 30_000 }, async () => {
+  const dir = tmpDir();
+  const config = path.join(dir, "flash.config.json");
+  fs.writeFileSync(config, JSON.stringify({ board: "esp32-devkitc", device: { clientId: "bad id!", wifi: { ssid: "lab" }, broker: { url: "" } }, telemetry: { qos: 7 } }));
+  const lines: string[] = [];
+  assert.equal(await runEmulate(["--config", config, "--app", TELEMETRY_APP, "--virtual-time", "--duration", "1m", "--storage-dir", dir], { out: (l) => lines.push(l), env: {} }), 2);
+  const text = lines.join("\n");
+  assert.match(text, /flash\.config\.json: 2 problem\(s\)/);
+  assert.match(text, /device\.clientId: "bad id!" — expected letters, digits, '_' or '-' only/);
+  assert.match(text, /telemetry\.qos: 7 — expected one of 0, 1, 2/);
+});

@@ -16,11 +16,12 @@ import mqtt from "mqtt";
 import { ReportRecorder, renderReport } from "./report.ts";
 import { startAedes, type EmbeddedBroker } from "./broker.ts";
 import { DEFAULT_BOARDS_DIR, listBoards, loadBoard, type BoardConfig } from "../device/board.ts";
-import { canonicalBrokerUrl, parseBrokerUrl } from "../device/broker-url.ts";
+import { parseBrokerUrl, type BrokerUrl } from "../device/broker-url.ts";
 import { ConfigError, loadConfig, type FlashConfig } from "../device/config.ts";
 import { configuredBrokerUrl, deviceSettings, type DeviceSettingsJson } from "../device/settings.ts";
 import { espruinoTlsWarning } from "../device/tls-warning.ts";
 import { EmulatedBoard, type BoardEvent } from "./emulator.ts";
+import { connectObserver } from "./observer.ts";
 import { MqttSniffer, topicMatches } from "./sniffer.ts";
 import { attachSerialRepl, openPtyPair, type PtyPair } from "./pty.ts";
 
@@ -56,15 +57,6 @@ export interface EmulateIo {
   env?: NodeJS.ProcessEnv;
   /** How long the observer may take to connect and subscribe before it is dropped (default 5 s). */
   observerTimeoutMs?: number;
-}
-
-/** Rejects with `what` when `p` has not settled within `ms`. */
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${(ms / 1000).toFixed(1)} s`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export function parseDuration(s: string): number {
@@ -124,6 +116,20 @@ function parseArgs(argv: string[]): Args {
 }
 
 export { parseBrokerUrl };
+
+/**
+ * For callers written before host-tools/device/ (the real-interpreter engine):
+ * `deviceSettings`, the one mapping, for a config and a parsed broker URL. The
+ * board-specific defaults (`board`, and `clientId` when the config has none) are
+ * left out, so the emulated board fills them in for itself.
+ */
+export function settingsFromConfig(cfg: Partial<FlashConfig> | null | undefined, broker: BrokerUrl, env: NodeJS.ProcessEnv = process.env): Partial<DeviceSettingsJson> {
+  const url = `${broker.scheme}://${broker.host}:${broker.port}${broker.path ?? ""}`;
+  const config = cfg && cfg.device ? (cfg as FlashConfig) : null;
+  const { board: _board, ...s } = deviceSettings({ board: loadBoard(cfg?.board ?? "esp32-devkitc"), config, env, brokerUrl: url });
+  if (!config?.device?.clientId) delete (s as Partial<DeviceSettingsJson>).clientId;
+  return s;
+}
 
 type Json = Record<string, any>;
 
@@ -248,21 +254,12 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
   });
   const tlsWarning = espruinoTlsWarning(boardConfig, settings);
   if (tlsWarning) emit({ type: "warning", t: 0, code: "TLS_UNVERIFIED", message: tlsWarning }, `warning: ${tlsWarning}`);
-  {
-    // A broker that accepts the observer but never answers its SUBSCRIBE must not
-    // keep the board from booting: past the deadline the observer is dropped.
-    const observerTimeoutMs = io.observerTimeoutMs ?? 5000;
-    let client: mqtt.MqttClient | null = null;
-    try {
-      client = mqtt.connect(canonicalBrokerUrl(brokerUrl), { clientId: `wisp-emulate-observer-${process.pid}`, reconnectPeriod: 0, connectTimeout: observerTimeoutMs });
-      const c = client;
-      await withDeadline(new Promise<void>((resolve, reject) => {
-        c.once("connect", () => resolve());
-        c.once("error", reject);
-        c.once("close", () => reject(new Error("connection closed")));
-      }), observerTimeoutMs, "CONNECT");
-      c.on("error", (e) => emit({ type: "warning", t: rel(), code: "OBSERVER", message: `observer: ${e.message}` }, `${stamp()} warning: observer: ${e.message}`));
-      client.on("message", (topic, payload, packet) => {
+  try {
+    observer = await connectObserver({
+      url: brokerUrl,
+      topic: observerTopic,
+      timeoutMs: io.observerTimeoutMs,
+      onMessage: (topic, payload, packet) => {
         messages++;
         inTransit.shift()?.();
         const text = payload.toString("utf8");
@@ -270,15 +267,14 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
           { type: "publish", t: rel(), topic, payload: text, qos: packet.qos, retain: packet.retain, bytes: payload.length },
           `${stamp()} publish ${topic} ${text.length > 200 ? text.slice(0, 200) + "..." : text} (qos ${packet.qos}${packet.retain ? ", retained" : ""}, ${payload.length} B)`,
         );
-      });
-      await withDeadline(client.subscribeAsync(observerTopic, { qos: 1 }), observerTimeoutMs, `SUBSCRIBE ${observerTopic}`);
-      observer = client;
-    } catch (e) {
-      const message = `observer dropped, publishes will not be shown: ${brokerUrl}: ${(e as Error).message}`;
-      emit({ type: "warning", t: rel(), code: "OBSERVER", message }, `${stamp()} warning: ${message}`);
-      client?.end(true);
-      observer = null;
-    }
+      },
+      onError: (e) => emit({ type: "warning", t: rel(), code: "OBSERVER", message: `observer: ${e.message}` }, `${stamp()} warning: observer: ${e.message}`),
+    });
+  } catch (e) {
+    // The board boots anyway; only the printing of its publishes is lost.
+    const message = `observer dropped, publishes will not be shown: ${brokerUrl}: ${(e as Error).message}`;
+    emit({ type: "warning", t: rel(), code: "OBSERVER", message }, `${stamp()} warning: ${message}`);
+    observer = null;
   }
   emit(
     { type: "start", board: board.config.id, app, broker: brokerUrl, embedded: !!embedded, clock: board.clock.kind, durationMs: Number.isFinite(duration) ? duration : null },

@@ -5,7 +5,9 @@ import path from "node:path";
 import { test } from "node:test";
 import mqttPacket from "mqtt-packet";
 import { parseBrokerUrl } from "../../host-tools/device/broker-url.ts";
-import { parseDuration, runEmulate } from "../../host-tools/emulator/cli-emulate.ts";
+import { loadBoard } from "../../host-tools/device/board.ts";
+import { deviceSettings } from "../../host-tools/device/settings.ts";
+import { parseDuration, runEmulate, settingsFromConfig } from "../../host-tools/emulator/cli-emulate.ts";
 import { TELEMETRY_APP, tmpDir, withTimeout } from "./fixtures/util.ts";
 
 test("wisp emulate --json: embedded aedes, observer, events and a summary, one JSON object per line", { timeout: 60_000 }, async () => {
@@ -89,6 +91,17 @@ test("duration and broker URL parsing", () => {
   assert.deepEqual(parseBrokerUrl("mqtt://10.0.0.2"), { scheme: "mqtt", host: "10.0.0.2", port: 1883 });
   assert.deepEqual(parseBrokerUrl("mqtts://broker.example:8884"), { scheme: "mqtts", host: "broker.example", port: 8884 });
   assert.throws(() => parseBrokerUrl("http://x"), /bad broker URL/);
+});
+
+test("settingsFromConfig (kept for the real-interpreter engine) is the one mapping without the board-specific defaults", () => {
+  const cfg = { board: "esp32-devkitc", device: { clientId: "c1", wifi: { ssid: "lab" }, broker: { url: "mqtt://ignored" } }, telemetry: { mode: "sleep" as const } };
+  const env = { WISP_MQTT_USERNAME: "u", WISP_WIFI_PASSWORD: "p" };
+  const s = settingsFromConfig(cfg, parseBrokerUrl("wss://h/x"), env);
+  const { board: _b, ...full } = deviceSettings({ board: loadBoard("esp32-devkitc"), config: cfg, env, brokerUrl: "wss://h:443/x" });
+  assert.deepEqual(s, full);
+  assert.equal(s.username, "u");
+  assert.equal(s.brokerPath, "/x");
+  assert.equal("clientId" in settingsFromConfig({}, parseBrokerUrl("mqtt://h"), {}), false, "the board's own default client id");
 });
 
 /** A loopback TCP port with nothing listening (bound, then closed). */

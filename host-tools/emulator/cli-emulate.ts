@@ -199,7 +199,7 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
     }
     const { runEspruinoEmulate } = await import("../espruino/emulate.ts");
     return runEspruinoEmulate(
-      { board: boardId, app, broker: args.broker ?? (cfg.device?.broker?.url || ""), durationMs: args.duration ?? Infinity, json: args.json, storageDir: args.storageDir, battery: args.battery, statusEveryMs: args.statusEvery, cfg },
+      { board: boardConfig, app, broker: args.broker ?? configuredBrokerUrl(cfg, env), durationMs: args.duration ?? Infinity, json: args.json, storageDir: args.storageDir, battery: args.battery, statusEveryMs: args.statusEvery, cfg, env },
       out,
       io.stop,
     );

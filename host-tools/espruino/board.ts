@@ -3,10 +3,10 @@
  *
  * One `EspruinoBoard` is one board: a working directory whose `espruino.flash` is
  * its Storage, and the interpreter process of the current program run. Power-on
- * writes the shim (`.boot0`, see shims.ts), the device settings (`wisp.json`, the
- * same mapping as the V8 engine: emulator.ts defaultSettings + cli-emulate.ts
- * settingsFromConfig) and the app (`.bootcde`) into Storage through the REPL, the
- * way the flasher does, then restarts the interpreter so that it boots from
+ * puts the shim (`.boot0`, see shims.ts), the app (`.bootcde`) and the device
+ * settings (`wisp.json`: the given settings over the board's defaults, as the V8
+ * engine does; the CLI passes host-tools/device deviceSettings) into Storage, written
+ * by the interpreter itself, then restarts the interpreter so that it boots from
  * Storage as a board does (src/jsflash.c jsfLoadBootCodeFromFlash: `.boot0..3`,
  * then `.bootcde`; function bodies stay in flash).
  *

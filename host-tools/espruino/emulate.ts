@@ -8,15 +8,18 @@
  * radio to meter), time per radio state, bytes on the link, virtual time (the
  * interpreter runs in real time, deep sleeps are waited out).
  */
-import mqtt from "mqtt";
+import type mqtt from "mqtt";
 import path from "node:path";
 import { startAedes, type EmbeddedBroker } from "../emulator/broker.ts";
-import { loadBoard } from "../emulator/board.ts";
+import { connectObserver } from "../emulator/observer.ts";
 import { topicMatches } from "../emulator/sniffer.ts";
+import type { BoardConfig } from "../device/board.ts";
+import type { FlashConfig } from "../device/config.ts";
+import { deviceSettings } from "../device/settings.ts";
 import { EspruinoBoard, type EspruinoBoardEvent } from "./board.ts";
 
 export interface EspruinoEmulateArgs {
-  board: string;
+  board: BoardConfig;
   app: string;
   /** Broker URL given by --broker or the config; "" starts an embedded aedes. */
   broker: string;
@@ -25,8 +28,9 @@ export interface EspruinoEmulateArgs {
   storageDir?: string;
   battery?: number;
   statusEveryMs?: number;
-  /** The device config (flash.config.json). */
-  cfg: Record<string, any>;
+  /** The device config (flash.config.json), validated; null: defaults. */
+  cfg: FlashConfig | null;
+  env?: NodeJS.ProcessEnv;
 }
 
 export const ESPRUINO_ENGINE_CANNOT_REPORT = [
@@ -44,12 +48,11 @@ function clock(ms: number): string {
 }
 
 export async function runEspruinoEmulate(a: EspruinoEmulateArgs, out: (line: string) => void, stop?: Promise<void>): Promise<number> {
-  // The settings mapping is the V8 engine's (cli-emulate.ts), not a second copy.
-  const { parseBrokerUrl, settingsFromConfig } = await import("../emulator/cli-emulate.ts");
   const t0 = Date.now();
   const rel = () => Date.now() - t0;
   const stamp = () => `[${clock(rel())}]`;
   const emit = (obj: Record<string, unknown>, text: string) => out(a.json ? JSON.stringify(obj) : text);
+  const config = a.board;
 
   let embedded: EmbeddedBroker | null = null;
   let brokerUrl = a.broker;
@@ -57,32 +60,32 @@ export async function runEspruinoEmulate(a: EspruinoEmulateArgs, out: (line: str
     embedded = await startAedes();
     brokerUrl = embedded.url;
   }
-  let broker: ReturnType<typeof parseBrokerUrl>;
-  let config;
+  // wisp.json: the one mapping (host-tools/device/settings.ts), as the V8 engine and the flasher write it
+  let settings;
   try {
-    broker = parseBrokerUrl(brokerUrl);
-    config = loadBoard(a.board);
+    settings = deviceSettings({ board: config, config: a.cfg, env: a.env ?? process.env, brokerUrl });
   } catch (e) {
     await embedded?.close();
     out(`wisp emulate: ${(e as Error).message}`);
     return 2;
   }
-  const settings = settingsFromConfig(a.cfg, broker);
-  const observerTopic = embedded ? "#" : `${settings.topicPrefix ?? "wisp"}/#`;
+  const observerTopic = embedded ? "#" : `${settings.topicPrefix}/#`;
   let messages = 0;
   let observer: mqtt.MqttClient | null = null;
   try {
-    observer = await mqtt.connectAsync(brokerUrl.replace(/^tcp:/, "mqtt:").replace(/^tls:/, "mqtts:"), { clientId: `wisp-emulate-observer-${process.pid}`, reconnectPeriod: 0, connectTimeout: 5000 });
-    observer.on("message", (topic, payload, packet) => {
-      if (!topicMatches(observerTopic, topic)) return;
-      messages++;
-      const text = payload.toString("utf8");
-      emit(
-        { type: "publish", t: rel(), topic, payload: text, qos: packet.qos, retain: packet.retain, bytes: payload.length },
-        `${stamp()} publish ${topic} ${text.length > 200 ? text.slice(0, 200) + "..." : text} (qos ${packet.qos}${packet.retain ? ", retained" : ""}, ${payload.length} B)`,
-      );
+    observer = await connectObserver({
+      url: brokerUrl,
+      topic: observerTopic,
+      onMessage: (topic, payload, packet) => {
+        if (!topicMatches(observerTopic, topic)) return;
+        messages++;
+        const text = payload.toString("utf8");
+        emit(
+          { type: "publish", t: rel(), topic, payload: text, qos: packet.qos, retain: packet.retain, bytes: payload.length },
+          `${stamp()} publish ${topic} ${text.length > 200 ? text.slice(0, 200) + "..." : text} (qos ${packet.qos}${packet.retain ? ", retained" : ""}, ${payload.length} B)`,
+        );
+      },
     });
-    await observer.subscribeAsync(observerTopic, { qos: 1 });
   } catch (e) {
     emit({ type: "warning", t: rel(), message: `observer could not connect: ${(e as Error).message}` }, `${stamp()} warning: observer could not connect to ${brokerUrl}: ${(e as Error).message}`);
     observer = null;

@@ -33,14 +33,39 @@ const OLD_APP = 'var oldApp=1;print("old app running");';
  * flasher still talks to a serial-like device, the interpreter still gets it on its
  * REPL, and nothing races. Port 2323 is fixed: only this test uses it.
  */
+/** Port 2323 is one per machine: runs of this test in other worktrees take turns (a pid lock file). */
+const TELNET_LOCK = path.join(os.tmpdir(), "wisp-espruino-telnet-2323.lock");
+async function lockTelnetPort(): Promise<() => void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      fs.writeFileSync(TELNET_LOCK, String(process.pid), { flag: "wx" });
+      return () => fs.rmSync(TELNET_LOCK, { force: true });
+    } catch {
+      const holder = Number(fs.readFileSync(TELNET_LOCK, { encoding: "utf8", flag: "a+" }) || 0);
+      let alive = false;
+      try { alive = holder > 0 && (process.kill(holder, 0), true); } catch { alive = false; }
+      if (!alive) fs.rmSync(TELNET_LOCK, { force: true });
+      else if (Date.now() > deadline) throw new Error(`port 2323 is held by pid ${holder} (${TELNET_LOCK})`);
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 async function interpreterOnPty(dir: string): Promise<{ link: string; it: Interpreter; stop(): Promise<void> }> {
   const link = path.join(dir, "ttyESPRUINO");
   fs.rmSync(link, { force: true });
-  const it = await Interpreter.start({ dir, args: ["--telnet"] });
+  const unlock = await lockTelnetPort();
+  const it = await Interpreter.start({ dir, args: ["--telnet"] }).catch((e) => { unlock(); throw e; });
   const socat = spawn("socat", ["-d", "-d", `PTY,link=${link},raw,echo=0`, "TCP:127.0.0.1:2323,retry=50,interval=0.1"], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   socat.stderr!.on("data", (d) => (log += d));
-  await until(() => fs.existsSync(link) && /starting data transfer loop/.test(log), 10000, "socat pty joined to the telnet console", () => log);
+  await until(() => fs.existsSync(link) && /starting data transfer loop/.test(log), 10000, "socat pty joined to the telnet console", () => log).catch(async (e) => {
+    socat.kill("SIGKILL");
+    await it.stop();
+    unlock();
+    throw e;
+  });
   return {
     link,
     it,
@@ -51,6 +76,7 @@ async function interpreterOnPty(dir: string): Promise<{ link: string; it: Interp
         await gone;
       }
       await it.stop(); // by its own pid
+      unlock();
     },
   };
 }

@@ -340,7 +340,19 @@ async function flashImage(bin: string, code: string | null): Promise<string> {
   } finally {
     await it.stop();
   }
+  pruneImages(cacheDir, 24);
   return file;
+}
+
+/** Keep the `keep` most recently written images (each is 256 KiB; every build makes one). */
+function pruneImages(dir: string, keep: number): void {
+  try {
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".flash")).map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs }));
+    files.sort((a, b) => b.t - a.t);
+    for (const { f } of files.slice(keep)) fs.rmSync(path.join(dir, f), { force: true });
+  } catch {
+    /* another process pruned at the same time */
+  }
 }
 
 /** Create a board, write its Storage and power it on. */

@@ -131,7 +131,13 @@ export class EspruinoBoard extends EventEmitter {
     if (!this.opts.keepStorage) {
       const code = this.opts.noApp ? null : this.opts.appCode ?? fs.readFileSync(this.opts.app ?? path.join("dist", "espruino", "app.js"), "utf8");
       const flash = path.join(this.dir, "espruino.flash");
-      fs.copyFileSync(await flashImage(this.bin, code === null ? null : Buffer.from(code, "utf8").toString("latin1")), flash);
+      const bytes = code === null ? null : Buffer.from(code, "utf8").toString("latin1");
+      try {
+        fs.copyFileSync(await flashImage(this.bin, bytes), flash);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        fs.copyFileSync(await flashImage(this.bin, bytes), flash); // pruned by another process between the two steps
+      }
       const files: Record<string, string> = {};
       if (this.opts.settings !== null) {
         const full = { ...defaultSettings(this.config), ...(this.opts.settings ?? {}) };
@@ -327,7 +333,15 @@ async function flashImage(bin: string, code: string | null): Promise<string> {
   const key = crypto.createHash("sha256").update(bin).update("\0").update(SHIM_SOURCE).update("\0").update(code ?? "\u0000none").digest("hex").slice(0, 24);
   const cacheDir = path.join(os.tmpdir(), "wisp-espruino-images");
   const file = path.join(cacheDir, `${key}.flash`);
-  if (fs.existsSync(file)) return file;
+  if (fs.existsSync(file)) {
+    try {
+      const now = new Date();
+      fs.utimesSync(file, now, now); // recently used: not pruned
+      return file;
+    } catch {
+      /* pruned meanwhile: build it again */
+    }
+  }
   fs.mkdirSync(cacheDir, { recursive: true });
   const it = await Interpreter.start({ bin });
   try {

@@ -1,10 +1,13 @@
 /**
  * Espruino `require("net")` and `require("tls")` over real Node sockets.
  *
- * Shapes as on Espruino: `connect({host, port}, cb)` returns a socket; `cb` runs on
- * connect (and 'connect' is emitted); `on('data', s)` delivers byte strings (each
- * char 0..255, latin1); `write(data)` takes a byte string (or bytes); `end()`;
- * 'close' once, 'error' with `{code, message}` before 'close' on failure.
+ * Shapes and timing as on Espruino (libs/network/socketserver.c, jswrap_net.c;
+ * docs/emulator.md has the table): `connect({host, port}, cb)` returns a socket and
+ * throws at once for an unknown host; `cb(socket)` runs on connect, then 'connect';
+ * `write(data)` only queues (and returns false): the queue is sent when the event
+ * loop next runs, so a deep sleep in the same call loses it; `end()` closes once the
+ * queue is sent; 'data' delivers byte strings (chars 0..255); a socket ends with
+ * 'error' (only for a real error code), 'end', then 'close(hadError)'.
  *
  * The radio is real here in the sense that matters: while Wi-Fi is not connected
  * a new socket fails with "no network" and a drop-out closes every open socket.
@@ -13,6 +16,7 @@
  */
 import nodeNet from "node:net";
 import nodeTls from "node:tls";
+import { spawnSync } from "node:child_process";
 import type { Clock } from "./clock.ts";
 import type { EnergyMeter } from "./energy.ts";
 import { EspruinoEmitter, type Invoke } from "./emitter.ts";
@@ -79,6 +83,19 @@ function parseTarget(o: unknown, defPort: number): ConnectOpts {
   return o as ConnectOpts;
 }
 
+/** Espruino's socket error codes (libs/network/socketerrors.h) and texts (socketerrors.c). */
+export const SOCKET_ERR_UNSENT_DATA = { code: -8, message: "unsent data" };
+/** Bytes one idle-loop pass sends (net->chunkSize in network_esp32.c). */
+export const CHUNK_BYTES = 536;
+export const SOCKET_ERR_SSL_HAND = { code: -13, message: "SSL handshake failed" };
+
+/** An error as Espruino's jsExceptionHere(JSET_INTERNALERROR, ...) throws it: prints as "InternalError: ...". */
+function internalError(message: string): Error {
+  const e = new Error(message);
+  e.name = "InternalError";
+  return e;
+}
+
 export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean) {
   const { clock, meter, wifi, invoke, alive, log } = deps;
   return {
@@ -91,77 +108,150 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       let node: nodeNet.Socket | null = null;
       let closed = false;
       let connected = false;
+      // socketserver.c keeps written data in the socket's "dSnd" string and sends it from
+      // the idle loop (socketClientConnectionsIdle): nothing leaves during the call that
+      // wrote it, and whatever is still queued when the run ends (deep sleep) is lost.
+      let queued = "";
+      let flushTimer = 0;
+      // end() was called: Espruino sets CLOSE (or CLOSENOW with nothing queued); a later write throws.
+      let ending = false;
       const channel = {};
       const sniffer = new MqttSniffer();
       // Replies the broker still owes: virtual time waits for every one of them, not
       // just for the next bytes (a SUBACK must not release a PUBACK that is still due).
       const rxSniffer = new MqttSniffer();
       let owed = 0;
-      const finish = (err?: string) => {
+      const emit = (event: string, ...args: unknown[]) => {
+        if (alive()) sock.emit(event, ...args);
+      };
+      /**
+       * The socket is gone (socketClientConnectionsIdle, "closeConnectionNow"): an
+       * `error` event only for a real error code, then `end`, then `close(hadError)`.
+       * A lost connection reads as SOCKET_ERR_CLOSED (no error event) unless data was
+       * still queued, which is SOCKET_ERR_UNSENT_DATA.
+       */
+      const finish = (why: string, err?: { code: number; message: string }) => {
         if (closed) return;
         closed = true;
+        if (flushTimer) clock.cancel(flushTimer);
+        flushTimer = 0;
         sockets.delete(entry);
         clock.dropChannel(channel);
-        if (err) {
-          log({ type: "socket", event: "error", id, host, port, tls: useTls, message: err });
-          if (alive()) sock.emit("error", deps.realm({ code: connected ? -1 : -2, message: err }));
+        const error = err ?? (queued.length > 0 ? SOCKET_ERR_UNSENT_DATA : undefined);
+        queued = "";
+        if (error) {
+          log({ type: "socket", event: "error", id, host, port, tls: useTls, message: `${error.message} (${why})` });
+          emit("error", deps.realm({ code: error.code, message: error.message }));
         }
-        log({ type: "socket", event: "close", id, host, port, tls: useTls });
-        if (alive()) sock.emit("close", !!err);
+        log({ type: "socket", event: "close", id, host, port, tls: useTls, message: error ? undefined : why });
+        emit("end");
+        emit("close", !!error);
       };
       const entry: Open = {
         close(reason: string) {
           node?.destroy();
-          finish(connected ? undefined : reason);
+          finish(reason);
         },
       };
-      Object.assign(sock, {
-        write(data: unknown, wcb?: Function) {
-          if (closed || !node || !alive()) return false;
-          const s = toByteString(data);
-          if (s.length === 0) return true;
+      /** Hand bytes to the host socket: this is when they leave the board. */
+      const transmit = (s: string) => {
+        if (!node) return;
+        const done = clock.beginIo();
+        meter.transmit(s.length);
+        const packets = sniffer.feed(s);
+        owed += packets.filter(expectsReply).length;
+        clock.noteActivity(channel, sniffer.notMqtt || packets.length === 0 ? "maybe" : owed > 0 ? "reply" : "none");
+        deps.onTx?.(id, s);
+        node.write(Buffer.from(s, "latin1"), () => done());
+      };
+      /** Close the host socket after what was queued has gone (Espruino closes the socket outright). */
+      const closeNow = () => {
+        if (node && !node.destroyed) {
+          // the FIN that follows is I/O the board waits for: hold virtual time (at most 2 s real)
           const done = clock.beginIo();
-          meter.transmit(s.length);
-          const packets = sniffer.feed(s);
-          owed += packets.filter(expectsReply).length;
-          clock.noteActivity(channel, sniffer.notMqtt || packets.length === 0 ? "maybe" : owed > 0 ? "reply" : "none");
-          deps.onTx?.(id, s);
-          node.write(Buffer.from(s, "latin1"), () => {
+          const guard = setTimeout(() => {
             done();
-            if (typeof wcb === "function" && alive()) invoke(wcb, []);
+            node?.destroy();
+          }, 2000);
+          node.once("close", () => {
+            clearTimeout(guard);
+            done();
           });
-          return true;
+          node.end();
+        }
+        finish("closed by the program");
+      };
+      /**
+       * Send at most one chunk of the queue, as socketSendData does (net->chunkSize,
+       * 536 bytes on the ESP32 port); 'drain' once the queue is empty (unless closing).
+       */
+      const sendChunk = () => {
+        const s = queued.slice(0, CHUNK_BYTES);
+        queued = queued.slice(s.length);
+        transmit(s);
+        if (queued.length === 0 && !ending) emit("drain", sock);
+      };
+      /** One pass of the idle loop for this socket: send a chunk of the queue, or close if asked. */
+      const idle = () => {
+        flushTimer = 0;
+        if (closed || !alive() || !connected) return;
+        if (queued.length > 0) {
+          sendChunk();
+          // more to send, or a close that waits for the next pass (socketserver.c)
+          if (queued.length > 0 || ending) flushTimer = clock.schedule(idle, 0);
+          return;
+        }
+        if (ending) closeNow();
+      };
+      const scheduleIdle = () => {
+        if (!flushTimer && !closed) flushTimer = clock.schedule(idle, 0);
+      };
+      Object.assign(sock, {
+        /** jswrap_net_socket_write: queue and return false (it always returns false). */
+        write(data: unknown) {
+          if (!alive()) return false;
+          if (ending) throw new Error("This socket is closed");
+          if (closed) return false; // the connection is gone: the data is never sent
+          if (wifi.station !== "connected") return false;
+          queued += toByteString(data);
+          if (connected) scheduleIdle();
+          return false;
         },
+        /** jswrap_net_socket_end: queue `data`, then close once everything queued has been sent. */
         end(data?: unknown) {
           if (data !== undefined) (sock as unknown as { write(d: unknown): boolean }).write(data);
-          if (node && !closed) {
-            // the close that follows is I/O the board waits for: hold virtual time (at most 2 s real)
-            const done = clock.beginIo();
-            const guard = setTimeout(done, 2000);
-            node.once("close", () => {
-              clearTimeout(guard);
-              done();
-            });
-            node.end();
+          if (closed || ending) return;
+          ending = true;
+          if (connected) scheduleIdle();
+          else if (queued.length === 0) {
+            // CLOSENOW before the connection is up: dropped on the next pass
+            node?.destroy();
+            clock.schedule(() => finish("closed by the program"), 0);
           }
         },
         destroy() {
           node?.destroy();
-          finish();
+          finish("destroyed");
         },
       });
       if (wifi.station !== "connected") {
         log({ type: "socket", event: "refused", id, host, port, tls: useTls, message: "no network (Wi-Fi not connected)" });
-        clock.schedule(() => finish("no network (Wi-Fi not connected)"), 0);
+        clock.schedule(() => finish("no network", { code: -2, message: "no network (Wi-Fi not connected)" }), 0);
         return sock;
+      }
+      const address = resolveHost(host);
+      if (address === null) {
+        // clientRequestConnect: networkGetHostByName found nothing -> thrown at once
+        log({ type: "socket", event: "refused", id, host, port, tls: useTls, message: "Unable to locate host" });
+        throw internalError("Unable to locate host");
       }
       sockets.add(entry);
       const doneConnect = clock.beginIo();
       if (useTls) {
-        node = nodeTls.connect({ host, port, servername: /^[\d.]+$/.test(host) ? undefined : host, ca: o.ca, key: o.key, cert: o.cert, rejectUnauthorized: !!o.ca });
+        node = nodeTls.connect({ host: address, port, servername: /^[\d.]+$/.test(host) ? undefined : host, ca: o.ca, key: o.key, cert: o.cert, rejectUnauthorized: !!o.ca });
         node.once("secureConnect", () => onConnect());
       } else {
-        node = nodeNet.connect({ host, port });
+        node = nodeNet.connect({ host: address, port });
         node.once("connect", () => onConnect());
       }
       node.setNoDelay(true);
@@ -171,25 +261,56 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         connected = true;
         meter.transmit(0); // handshake: one short frame on the air
         log({ type: "socket", event: "connect", id, host, port, tls: useTls });
-        if (typeof cb === "function" && alive()) invoke(cb, []);
-        if (alive()) sock.emit("connect");
+        // socketClientConnectionsIdle: data queued before the connection was up goes
+        // first and its 'drain' comes before 'connect'; with nothing queued, 'connect'
+        // then 'drain'. The connect callback gets the socket.
+        const hadQueued = queued.length > 0;
+        if (hadQueued) sendChunk();
+        if (typeof cb === "function" && alive()) invoke(cb, [sock]);
+        emit("connect", sock);
+        if (!hadQueued && !ending) emit("drain", sock);
+        if (ending || queued.length > 0) scheduleIdle();
       };
       node.on("data", (b: Buffer) => {
         owed = Math.max(0, owed - rxSniffer.feed(b.toString("latin1")).filter(isReply).length);
         clock.noteActivity(channel, owed > 0 && !sniffer.notMqtt && !rxSniffer.notMqtt ? "reply" : "none");
         if (closed || !alive()) return;
         meter.receive(b.length);
-        sock.emit("data", b.toString("latin1"));
+        emit("data", b.toString("latin1"));
       });
       node.on("error", (e: NodeJS.ErrnoException) => {
         doneConnect();
-        finish(e.code ? `${e.code}: ${e.message}` : e.message);
+        // A TLS failure before the session is up is SOCKET_ERR_SSL_HAND; any other
+        // failure (refused, reset) reads as a closed connection on the ESP32 port.
+        const tlsFailure = useTls && !connected && e.code !== "ECONNREFUSED";
+        finish(e.code ? `${e.code}: ${e.message}` : e.message, tlsFailure ? SOCKET_ERR_SSL_HAND : undefined);
       });
       node.on("close", () => {
         doneConnect();
-        finish();
+        finish("closed by the peer");
       });
       return sock;
     },
   };
+}
+
+const resolved = new Map<string, string | null>();
+
+/**
+ * Resolve a host name synchronously, as the ESP32 port's gethostbyname does
+ * (net_esp32_gethostbyname): `net.connect` must throw at once for an unknown host.
+ * IP literals and localhost need no lookup; names are looked up once per process.
+ */
+export function resolveHost(host: string): string | null {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(":")) return host;
+  if (host === "localhost") return "127.0.0.1";
+  const hit = resolved.get(host);
+  if (hit !== undefined) return hit;
+  const r = spawnSync(process.execPath, ["-e", "require('dns').lookup(process.argv[1], 4, (e, a) => { process.stdout.write(e ? '' : a); })", host], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  const addr = r.status === 0 && r.stdout ? r.stdout.trim() : null;
+  resolved.set(host, addr);
+  return addr;
 }

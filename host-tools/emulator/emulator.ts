@@ -26,13 +26,16 @@ import { WifiModel, makeWifiModule, type WifiModelOptions } from "./wifi.ts";
 import { FlashStorage, makeStorageModule } from "./storage.ts";
 import { SocketSet, makeNetModule, type SocketEvent } from "./net.ts";
 import { collectReachable, estimateBlocks, type MemoryFigures } from "./memory.ts";
-import { atob, btoa, bytesToLatin1, crc32, formatValue, gatherBytes } from "./espruino-api.ts";
+import { atob, btoa, bytesToLatin1, crc32Of, formatValue, gatherBytes, typeName } from "./espruino-api.ts";
 import { seededRng } from "./random.ts";
 
 export type BootCause = "power-on" | "timer" | "reset" | "load";
 /** ESP32.getWakeupCause() codes (ESP-IDF esp_sleep_wakeup_cause_t). */
 export const WAKE_UNDEFINED = 0;
 export const WAKE_TIMER = 4;
+/** The ESP32 build's event and transmit buffer sizes (boards/ESP32.py io_buffer_size; build_platform_config.py). */
+const ESP32_IO_BUFFER = 4096;
+const ESP32_TX_BUFFER = 256;
 
 export type BoardEvent =
   | { type: "boot"; t: number; cause: BootCause; boot: number; file: string | null }
@@ -174,7 +177,9 @@ export class EmulatedBoard extends EventEmitter {
 
   /** Write code to `.bootcde`, as the flasher does. */
   flash(code: string): void {
-    this.storage.write(".bootcde", Buffer.from(code, "utf8").toString("latin1"));
+    // (Storage refuses a zero-length file: no code is no .bootcde)
+    if (code === "") this.storage.erase(".bootcde");
+    else this.storage.write(".bootcde", Buffer.from(code, "utf8").toString("latin1"));
   }
 
   writeSettings(s: Partial<DeviceSettingsJson>): void {
@@ -267,6 +272,24 @@ export class EmulatedBoard extends EventEmitter {
       usage += estimateBlocks(roots, this.config.ram.blockBytes, run.baseline);
     }
     return { free: Math.max(0, total - usage), usage, total, history: 0, gc: 0, gctime: 0, blocksize: this.config.ram.blockBytes };
+  }
+
+  /**
+   * process.memory() as jswrap_process_memory shapes it: gc and gctime only when it
+   * collected (no argument or true), then blocksize, and the event (rx) and transmit
+   * (tx) buffers, tx with the ESP32 port's heap figures.
+   */
+  memoryReport(gc = true): Record<string, unknown> {
+    const m = this.memory();
+    const out: Record<string, unknown> = { free: m.free, usage: m.usage, total: m.total, history: m.history };
+    if (gc) {
+      out.gc = m.gc;
+      out.gctime = m.gctime;
+    }
+    out.blocksize = m.blocksize;
+    out.rx = { used: 0, total: ESP32_IO_BUFFER };
+    out.tx = { used: 0, total: ESP32_TX_BUFFER, free_heap: 100000, largest_block: 65536 };
+    return out;
   }
 
   /** Stop everything: run, timers, sockets, clock. */
@@ -409,44 +432,49 @@ export class EmulatedBoard extends EventEmitter {
       net: () => makeNetModule(netDeps, run.sockets, false),
       tls: () => makeNetModule(netDeps, run.sockets, true),
       Wifi: () => makeWifiModule(this.wifi, invoke, realm, alive),
-      Storage: () => makeStorageModule(this.storage, realm, (s) => toUint8(s)),
+      Storage: () => makeStorageModule(this.storage, { realm, makeUint8: (s) => toUint8(s), stringify: (v) => run.realmJSON.stringify(v) }),
     };
     const require = (name: string) => {
-      if (typeof name !== "string") throw new TypeError("require: module name must be a string");
-      if (!(name in makers)) throw new Error(`Module "${name}" not found (the wisp emulator offers: ${Object.keys(makers).join(", ")})`);
+      if (typeof name !== "string") throw new TypeError(`Expecting module name as a string, got ${typeName(name)}`);
+      if (!(name in makers)) throw new Error(`Module "${name}" not found`);
       return (modules[name] ??= makers[name]());
     };
 
+    // Timers follow jswrap_interactive.c: one list for timeouts and intervals; a new
+    // timer's id is the last one's + 1, so ids start again from 1 once every timer is
+    // gone (jsiTimerAdd, jsvArrayAddToEnd); clearTimeout/clearInterval clear either kind.
     const addTimer = (fn: unknown, ms: unknown, args: unknown[], interval: boolean): number => {
-      if (typeof fn !== "function") throw new TypeError(`${interval ? "setInterval" : "setTimeout"}: first argument must be a function`);
-      const id = run.nextTimer++;
+      if (typeof fn !== "function" && typeof fn !== "string") throw new Error("Function or String not supplied!");
+      const call = typeof fn === "function" ? (fn as Function) : () => run.sandbox.run(fn as string, "timer");
+      let id = 1;
+      for (const k of run.timers.keys()) id = Math.max(id, k + 1);
       const t = { clockId: 0, interval, delay: Math.max(0, Number(ms) || 0), arm: () => {} };
       t.arm = () => {
         t.clockId = this.clock.schedule(() => {
           if (!run.alive) return;
           if (interval) t.arm();
-          else run.timers.delete(id);
-          invoke(fn as Function, args);
+          invoke(call, args);
+          // a timeout leaves the list after its callback ran (jsiExecuteTimers): ids
+          // handed out during the callback count it as still there
+          if (!interval && run.timers.get(id) === t) run.timers.delete(id);
         }, t.delay);
       };
       run.timers.set(id, t);
       t.arm();
       return id;
     };
-    const clearTimer = (id: unknown, interval: boolean) => {
-      if (id === undefined) {
-        for (const [k, t] of run.timers) {
-          if (t.interval === interval) {
-            this.clock.cancel(t.clockId);
-            run.timers.delete(k);
-          }
-        }
+    const clearTimer = (ids: unknown[], kind: "Timeout" | "Interval") => {
+      if (ids.length === 0) {
+        // no argument: every timer goes
+        for (const t of run.timers.values()) this.clock.cancel(t.clockId);
+        run.timers.clear();
         return;
       }
-      const t = run.timers.get(Number(id));
+      if (ids[0] === undefined) throw new Error(`clear${kind}(undefined) not allowed. Use clear${kind}() instead`);
+      const t = run.timers.get(Number(ids[0]));
       if (t) {
         this.clock.cancel(t.clockId);
-        run.timers.delete(Number(id));
+        run.timers.delete(Number(ids[0]));
       }
     };
 
@@ -480,7 +508,7 @@ export class EmulatedBoard extends EventEmitter {
     const E = {
       toString: (...args: unknown[]) => bytesToLatin1(gatherBytes(args)),
       toUint8Array: (...args: unknown[]) => toUint8(bytesToLatin1(gatherBytes(args))),
-      CRC32: (data: unknown) => crc32(gatherBytes([data])),
+      CRC32: (data: unknown) => crc32Of(data),
       reboot: () => {
         run.pending = { kind: "reboot" };
       },
@@ -514,7 +542,7 @@ export class EmulatedBoard extends EventEmitter {
         MODULES: envModules,
         EXPTR: 0,
       } as unknown,
-      memory: () => realm(this.memory()),
+      memory: (gc?: unknown) => realm(this.memoryReport(gc === undefined || !!gc)),
       version: cfg.espruino.version,
     };
 
@@ -525,11 +553,11 @@ export class EmulatedBoard extends EventEmitter {
       process: processObj,
       setTimeout: (fn: unknown, ms?: unknown, ...args: unknown[]) => addTimer(fn, ms, args, false),
       setInterval: (fn: unknown, ms?: unknown, ...args: unknown[]) => addTimer(fn, ms, args, true),
-      clearTimeout: (id?: unknown) => clearTimer(id, false),
-      clearInterval: (id?: unknown) => clearTimer(id, true),
+      clearTimeout: (...ids: unknown[]) => clearTimer(ids, "Timeout"),
+      clearInterval: (...ids: unknown[]) => clearTimer(ids, "Interval"),
       changeInterval: (id: unknown, ms: number) => {
         const t = run.timers.get(Number(id));
-        if (!t || !t.interval) throw new Error("changeInterval: no such interval");
+        if (!t) throw new Error("Unknown Interval");
         this.clock.cancel(t.clockId);
         t.delay = Math.max(0, Number(ms) || 0);
         t.arm();

@@ -85,6 +85,8 @@ function parseTarget(o: unknown, defPort: number): ConnectOpts {
 
 /** Espruino's socket error codes (libs/network/socketerrors.h) and texts (socketerrors.c). */
 export const SOCKET_ERR_UNSENT_DATA = { code: -8, message: "unsent data" };
+/** The server name every Espruino TLS connection sends (network.c, mbedtls_ssl_set_hostname). */
+export const TLS_SNI = "mbed TLS Server 1";
 /** Bytes one idle-loop pass sends (net->chunkSize in network_esp32.c). */
 export const CHUNK_BYTES = 536;
 export const SOCKET_ERR_SSL_HAND = { code: -13, message: "SSL handshake failed" };
@@ -248,7 +250,9 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       sockets.add(entry);
       const doneConnect = clock.beginIo();
       if (useTls) {
-        node = nodeTls.connect({ host: address, port, servername: /^[\d.]+$/.test(host) ? undefined : host, ca: o.ca, key: o.key, cert: o.cert, rejectUnauthorized: !!o.ca });
+        // network.c ssl_newSocketData: MBEDTLS_SSL_VERIFY_NONE (the server certificate is
+        // never checked, `ca` or not) and the SNI host name is always "mbed TLS Server 1"
+        node = nodeTls.connect({ host: address, port, servername: TLS_SNI, key: o.key, cert: o.cert, rejectUnauthorized: false });
         node.once("secureConnect", () => onConnect());
       } else {
         node = nodeNet.connect({ host: address, port });

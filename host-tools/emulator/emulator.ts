@@ -427,6 +427,7 @@ export class EmulatedBoard extends EventEmitter {
       realm,
       log: (e: SocketEvent) => this.log({ ...e, t: this.clock.now() }),
       onTx: (socketId: number, bytes: string) => this.emit("tx", { run: run.id, socket: socketId, bytes }),
+      consoleError: (message: string) => this.consoleWrite(`ERROR: ${message}\r\n`),
     };
     const makers: Record<string, () => unknown> = {
       net: () => makeNetModule(netDeps, run.sockets, false),

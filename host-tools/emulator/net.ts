@@ -42,6 +42,8 @@ export interface NetDeps {
   alive: () => boolean;
   realm: <T>(v: T) => T;
   log: (e: SocketEvent) => void;
+  /** Print an "ERROR: ..." line on the console, as jsError does. */
+  consoleError?: (message: string) => void;
   /** Every byte string the board sends, by socket id (for host-side sniffers). */
   onTx?: (socketId: number, bytes: string) => void;
 }
@@ -237,9 +239,12 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         },
       });
       if (wifi.station !== "connected") {
+        // The ESP32 port's network state is always "online" (jswrap_esp32_wifi_soft_init),
+        // and its connect() blocks (net_esp32_createsocket): with no Wi-Fi there is no
+        // route, jsError prints the errno and clientRequestConnect throws at once.
         log({ type: "socket", event: "refused", id, host, port, tls: useTls, message: "no network (Wi-Fi not connected)" });
-        clock.schedule(() => finish("no network", { code: -2, message: "no network (Wi-Fi not connected)" }), 0);
-        return sock;
+        deps.consoleError?.("Connect failed (err 113)");
+        throw internalError("Unable to create socket");
       }
       const address = resolveHost(host);
       if (address === null) {

@@ -17,6 +17,7 @@
 import nodeNet from "node:net";
 import nodeTls from "node:tls";
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import type { Clock } from "./clock.ts";
 import type { EnergyMeter } from "./energy.ts";
 import { EspruinoEmitter, type Invoke } from "./emitter.ts";
@@ -252,6 +253,13 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         log({ type: "socket", event: "refused", id, host, port, tls: useTls, message: "Unable to locate host" });
         throw internalError("Unable to locate host");
       }
+      if (listeningLocally(address, port) === false) {
+        // net_esp32_createsocket's connect() blocks: a refused connection is known at
+        // once, jsError prints the errno and clientRequestConnect throws
+        log({ type: "socket", event: "refused", id, host, port, tls: useTls, message: "connection refused" });
+        deps.consoleError?.("Connect failed (err 111)");
+        throw internalError("Unable to create socket");
+      }
       sockets.add(entry);
       const doneConnect = clock.beginIo();
       if (useTls) {
@@ -322,4 +330,32 @@ export function resolveHost(host: string): string | null {
   const addr = r.status === 0 && r.stdout ? r.stdout.trim() : null;
   resolved.set(host, addr);
   return addr;
+}
+
+/**
+ * Whether a loopback address has a listener on `port`, read from /proc/net/tcp(6):
+ * Espruino's connect() blocks, so a refusal must be known before net.connect
+ * returns, and Node has no blocking connect. Null when it cannot tell (another host,
+ * or no /proc): then a refusal shows only later, as a close.
+ */
+export function listeningLocally(address: string, port: number): boolean | null {
+  if (!/^127\.|^::1$|^localhost$/.test(address)) return null;
+  let text = "";
+  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    try {
+      text += fs.readFileSync(f, "utf8");
+    } catch {
+      return null;
+    }
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    // local_address is ADDR:PORT in hex; state 0A is LISTEN. Any bound address that
+    // covers loopback counts (0.0.0.0, 127.x, ::, ::1).
+    if (f[3] !== "0A" || !f[1]?.endsWith(":" + hexPort)) continue;
+    const addr = f[1].slice(0, -5);
+    if (/^0+$/.test(addr) || addr.endsWith("7F") || addr === "00000000000000000000000001000000" || addr.startsWith("0000000000000000FFFF0000")) return true;
+  }
+  return false;
 }

@@ -82,6 +82,15 @@ for (const name of ["timers", "storage", "e-api", "memory"]) {
   });
 }
 
+/** A loopback port nobody listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
 /** A line-echo server: answers "L" with "echo:L", says nothing to "quiet:..." lines, closes on "bye". */
 async function lineServer() {
   const got: string[] = [];
@@ -105,12 +114,15 @@ async function lineServer() {
 }
 
 test("probe sockets: events, their order, and what leaves the board, the same on both", { skip, timeout: 90_000 }, async () => {
+  const closed = await closedPort();
   const s1 = await lineServer();
   const s2 = await lineServer();
   try {
-    const real = await onInterpreter(probe("sockets", `var PROBE_PORT = ${s1.port};\n`));
-    const emulated = await onEmulator(probe("sockets", `var PROBE_PORT = ${s2.port};\n`));
+    const real = await onInterpreter(probe("sockets", `var PROBE_PORT = ${s1.port}, PROBE_CLOSED_PORT = ${closed};\n`));
+    const emulated = await onEmulator(probe("sockets", `var PROBE_PORT = ${s2.port}, PROBE_CLOSED_PORT = ${closed};\n`));
     assert.deepEqual(emulated, real);
+    for (const line of ["ERROR: Connect failed (err 111)", "refused throws InternalError: Unable to create socket", "unknown host throws InternalError: Unable to locate host"])
+      assert.ok(real.includes(line), `the interpreter printed ${JSON.stringify(line)}:\n${real.join("\n")}`);
     // give the servers a moment to read what was sent before the stop
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(s1.got, ["quiet:one", "two", "bye", "quiet:last", "kept"], "the real interpreter never sent the line written just before it stopped");

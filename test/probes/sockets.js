@@ -1,5 +1,5 @@
 // Probe: net sockets against the test's line-echo server on 127.0.0.1:PROBE_PORT (the
-// test puts `var PROBE_PORT = n;` before this file). The server answers each line L
+// test puts `var PROBE_PORT = n, PROBE_CLOSED_PORT = m;` before this file). The server answers each line L
 // with "echo:L" (but says nothing to "quiet:..." lines), and closes the connection
 // when it gets the line "bye". Data is
 // printed by whole lines: TCP may split or join chunks differently on each run.
@@ -20,6 +20,14 @@ try {
   print("unknown host did not throw");
 } catch (e) {
   print("unknown host throws", "" + e);
+}
+// PROBE_CLOSED_PORT has no listener: connect() blocks on Espruino, so the refusal is
+// printed ("ERROR: Connect failed ...") and thrown before net.connect returns
+try {
+  net.connect({host: "127.0.0.1", port: PROBE_CLOSED_PORT}, function () { print("refused connected?"); });
+  print("refused did not throw");
+} catch (e) {
+  print("refused throws", "" + e);
 }
 var a = net.connect({host: "127.0.0.1", port: PROBE_PORT}, function (x) {
   print("a connect callback, gets the socket:", x === a);

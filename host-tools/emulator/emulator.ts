@@ -455,7 +455,7 @@ export class EmulatedBoard extends EventEmitter {
           if (!run.alive) return;
           if (interval) t.arm();
           invoke(call, args);
-          // a timeout leaves the list after its callback ran (jsiExecuteTimers): ids
+          // a timeout leaves the list after its callback ran (jsinteractive.c, jsiIdle): ids
           // handed out during the callback count it as still there
           if (!interval && run.timers.get(id) === t) run.timers.delete(id);
         }, t.delay);

@@ -2,7 +2,7 @@
  * Small Espruino built-ins that are pure functions of their input: E.toString,
  * E.toUint8Array's byte gathering, E.CRC32, console formatting, btoa/atob, and the
  * JSON dialect Storage.writeJSON writes and Storage.readJSON reads. Error texts are
- * the interpreter's (src/jswrap_espruino.c, jswrap_interactive.c, jsutils.c).
+ * the interpreter's (src/jswrap_espruino.c, jswrap_functions.c, jswrap_interactive.c, jsutils.c).
  */
 
 /** Espruino's name for a value's type in error messages (jsutils.c, "%t"). */
@@ -96,14 +96,14 @@ export function crc32Of(data: unknown): number | undefined {
   return crc32(gatherBytes([data]));
 }
 
-/** jswrap_espruino_btoa: a string or an array of bytes. */
+/** btoa (jswrap_functions.c, jswrap_btoa): a string or an array of bytes. */
 export function btoa(...args: unknown[]): string {
   const s = args[0];
   if (typeof s === "string") return Buffer.from(s, "latin1").toString("base64");
   if (Array.isArray(s) || ArrayBuffer.isView(s)) return Buffer.from(gatherBytes([s])).toString("base64");
   throw new Error(`Expecting String or Array, got ${typeName(s)}`);
 }
-/** jswrap_espruino_atob: a string; characters outside base64 are skipped. */
+/** atob (jswrap_functions.c, jswrap_atob): a string; characters outside base64 are skipped. */
 export function atob(...args: unknown[]): string {
   const s = args[0];
   if (typeof s !== "string") throw new Error(`Expecting String, got ${typeName(s)}`);

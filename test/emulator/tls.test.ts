@@ -19,7 +19,7 @@ test("require('tls') connects over real TLS as Espruino does (no certificate che
   assert.equal(r.status, 0, r.stderr);
   const sni: (string | false)[] = [];
   const server = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (s) => {
-    sni.push(s.servername);
+    sni.push((s as tls.TLSSocket & { servername?: string | false }).servername ?? false);
     s.pipe(s);
   });
   await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));

@@ -26,7 +26,10 @@ import { WifiModel, makeWifiModule, type WifiModelOptions } from "./wifi.ts";
 import { FlashStorage, makeStorageModule } from "./storage.ts";
 import { SocketSet, makeNetModule, type SocketEvent } from "./net.ts";
 import { collectReachable, estimateBlocks, type MemoryFigures } from "./memory.ts";
-import { atob, btoa, bytesToLatin1, crc32Of, formatValue, gatherBytes, typeName } from "./espruino-api.ts";
+import { atob, btoa, formatValue, typeName } from "./espruino-api.ts";
+import { RunTimers } from "./timers.ts";
+import { makeE } from "./espruino-e.ts";
+import { makeProcess } from "./process-object.ts";
 import { seededRng } from "./random.ts";
 
 export type BootCause = "power-on" | "timer" | "reset" | "load";
@@ -99,8 +102,7 @@ interface Run {
   alive: boolean;
   sandbox: EspruinoSandbox;
   sockets: SocketSet;
-  timers: Map<number, { clockId: number; interval: boolean; delay: number; arm: () => void }>;
-  nextTimer: number;
+  timers: RunTimers;
   /** Built-ins and platform objects, excluded from process.memory() (computed on first use). */
   baseline: Set<unknown> | null;
   baselineNames: Set<string>;
@@ -379,8 +381,7 @@ export class EmulatedBoard extends EventEmitter {
     const run = this.run;
     if (!run) return;
     run.alive = false;
-    for (const t of run.timers.values()) this.clock.cancel(t.clockId);
-    run.timers.clear();
+    run.timers.cancelAll();
     run.sockets.closeAll("program run ended");
     this.run = null;
   }
@@ -409,8 +410,7 @@ export class EmulatedBoard extends EventEmitter {
     run.id = ++this.runSeq;
     run.alive = true;
     run.sockets = new SocketSet();
-    run.timers = new Map();
-    run.nextTimer = 1;
+
     run.pending = null;
     run.echo = true;
     run.baseline = null;
@@ -441,43 +441,7 @@ export class EmulatedBoard extends EventEmitter {
       return (modules[name] ??= makers[name]());
     };
 
-    // Timers follow jswrap_interactive.c: one list for timeouts and intervals; a new
-    // timer's id is the last one's + 1, so ids start again from 1 once every timer is
-    // gone (jsiTimerAdd, jsvArrayAddToEnd); clearTimeout/clearInterval clear either kind.
-    const addTimer = (fn: unknown, ms: unknown, args: unknown[], interval: boolean): number => {
-      if (typeof fn !== "function" && typeof fn !== "string") throw new Error("Function or String not supplied!");
-      const call = typeof fn === "function" ? (fn as Function) : () => run.sandbox.run(fn as string, "timer");
-      let id = 1;
-      for (const k of run.timers.keys()) id = Math.max(id, k + 1);
-      const t = { clockId: 0, interval, delay: Math.max(0, Number(ms) || 0), arm: () => {} };
-      t.arm = () => {
-        t.clockId = this.clock.schedule(() => {
-          if (!run.alive) return;
-          if (interval) t.arm();
-          invoke(call, args);
-          // a timeout leaves the list after its callback ran (jsinteractive.c, jsiIdle): ids
-          // handed out during the callback count it as still there
-          if (!interval && run.timers.get(id) === t) run.timers.delete(id);
-        }, t.delay);
-      };
-      run.timers.set(id, t);
-      t.arm();
-      return id;
-    };
-    const clearTimer = (ids: unknown[], kind: "Timeout" | "Interval") => {
-      if (ids.length === 0) {
-        // no argument: every timer goes
-        for (const t of run.timers.values()) this.clock.cancel(t.clockId);
-        run.timers.clear();
-        return;
-      }
-      if (ids[0] === undefined) throw new Error(`clear${kind}(undefined) not allowed. Use clear${kind}() instead`);
-      const t = run.timers.get(Number(ids[0]));
-      if (t) {
-        this.clock.cancel(t.clockId);
-        run.timers.delete(Number(ids[0]));
-      }
-    };
+    run.timers = new RunTimers({ clock: this.clock, alive, invoke, runCode: (code) => run.sandbox.run(code, "timer") });
 
     const print = (...args: unknown[]) => this.consoleWrite(args.map((a) => formatValue(a)).join(" ") + "\r\n");
     const pins: Record<string, unknown> = {};
@@ -506,19 +470,14 @@ export class EmulatedBoard extends EventEmitter {
       return u;
     };
 
-    const E = {
-      toString: (...args: unknown[]) => bytesToLatin1(gatherBytes(args)),
-      toUint8Array: (...args: unknown[]) => toUint8(bytesToLatin1(gatherBytes(args))),
-      CRC32: (data: unknown) => crc32Of(data),
+    const E = makeE({
+      toUint8,
+      realm,
+      rng: () => this.rng(),
       reboot: () => {
         run.pending = { kind: "reboot" };
       },
-      getErrorFlags: () => realm([]),
-      getSizeOf: () => 1,
-      getTemperature: () => 40,
-      hwRand: () => Math.floor(this.rng() * 0x7fffffff),
-      on: () => {},
-    };
+    });
     const ESP32 = {
       deepSleep: (us: number) => this.deepSleep(run, us),
       getWakeupCause: () => this.wakeCause,
@@ -529,40 +488,14 @@ export class EmulatedBoard extends EventEmitter {
       setAtten: () => {},
       setBLE_Debug: () => {},
     };
-    const envModules = Object.keys(makers).join(",");
-    const processObj = {
-      env: {
-        VERSION: cfg.espruino.version,
-        GIT_COMMIT: "wisp-emulator",
-        BOARD: cfg.espruino.board,
-        RAM: cfg.ram.variables * cfg.ram.blockBytes,
-        FLASH: cfg.storage.bytes,
-        STORAGE: cfg.storage.bytes,
-        SERIAL: "wisp-emu-" + cfg.id,
-        CONSOLE: "Serial1",
-        MODULES: envModules,
-        EXPTR: 0,
-      } as unknown,
-      memory: (gc?: unknown) => realm(this.memoryReport(gc === undefined || !!gc)),
-      version: cfg.espruino.version,
-    };
+    const processObj = makeProcess({ config: cfg, modules: Object.keys(makers), memory: (gc) => this.memoryReport(gc), realm });
 
     const globals: Record<string, unknown> = {
       require,
       E,
       ESP32,
       process: processObj,
-      setTimeout: (fn: unknown, ms?: unknown, ...args: unknown[]) => addTimer(fn, ms, args, false),
-      setInterval: (fn: unknown, ms?: unknown, ...args: unknown[]) => addTimer(fn, ms, args, true),
-      clearTimeout: (...ids: unknown[]) => clearTimer(ids, "Timeout"),
-      clearInterval: (...ids: unknown[]) => clearTimer(ids, "Interval"),
-      changeInterval: (id: unknown, ms: number) => {
-        const t = run.timers.get(Number(id));
-        if (!t) throw new Error("Unknown Interval");
-        this.clock.cancel(t.clockId);
-        t.delay = Math.max(0, Number(ms) || 0);
-        t.arm();
-      },
+      ...run.timers.globals(),
       getTime: () => this.clock.now() / 1000,
       console: { log: print, warn: print, error: print, info: print, debug: print },
       print,

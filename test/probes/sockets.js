@@ -51,16 +51,19 @@ function stage2() {
 function stage3() {
   var c = net.connect({host: "127.0.0.1", port: PROBE_PORT}, function () {
     c.write("kept\n");
-    // the write above leaves when the event loop runs, before this timer fires
-    setTimeout(function () {
-      c.write("lost\n");
-      // The program stops in the same call as the write: the queued "lost" never
-      // leaves. On the emulator ESP32.deepSleep ends the run; on the Linux build
-      // (no ESP32 module) the test kills the interpreter when it sees <<END>>.
-      print("<<END>>");
-      if (typeof ESP32 !== "undefined") ESP32.deepSleep(60e6);
-      else { var t0 = Date.now(); while (Date.now() - t0 < 20000); }
-    }, 300);
   });
   lines("c", c);
+  var got = "";
+  c.on("data", function (d) {
+    got += d;
+    // "kept" left when the event loop ran (its echo is here); now write "lost" and stop
+    // in the same call: the queued "lost" never leaves. On the emulator
+    // ESP32.deepSleep ends the run; on the Linux build (no ESP32 module) the test
+    // kills the interpreter when it sees <<END>>, during the busy wait.
+    if (got.indexOf("echo:kept\n") < 0) return;
+    c.write("lost\n");
+    print("<<END>>");
+    if (typeof ESP32 !== "undefined") ESP32.deepSleep(60e6);
+    else { var t0 = Date.now(); while (Date.now() - t0 < 20000); }
+  });
 }

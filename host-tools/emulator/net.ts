@@ -2,15 +2,16 @@
  * Espruino `require("net")` and `require("tls")` over real Node sockets.
  *
  * Shapes and timing as on Espruino (libs/network/socketserver.c, jswrap_net.c;
- * docs/emulator.md has the table): `connect({host, port}, cb)` returns a socket and
- * throws at once for an unknown host; `cb(socket)` runs on connect, then 'connect';
+ * docs/emulator.md has the table): `connect({host, port}, cb)` returns a socket, or
+ * throws at once for an unknown host, a refused loopback port or no Wi-Fi (Espruino's
+ * connect blocks); `cb(socket)` runs on connect, then 'connect';
  * `write(data)` only queues (and returns false): the queue is sent when the event
  * loop next runs, so a deep sleep in the same call loses it; `end()` closes once the
  * queue is sent; 'data' delivers byte strings (chars 0..255); a socket ends with
  * 'error' (only for a real error code), 'end', then 'close(hadError)'.
  *
  * The radio is real here in the sense that matters: while Wi-Fi is not connected
- * a new socket fails with "no network" and a drop-out closes every open socket.
+ * a new socket cannot be made, and a drop-out closes every open socket.
  * Every write and read is metered (energy) and reported to the clock so virtual
  * time does not jump while bytes are in flight.
  */

@@ -130,6 +130,19 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       const emit = (event: string, ...args: unknown[]) => {
         if (alive()) sock.emit(event, ...args);
       };
+      // Bytes read but not yet handed over: each idle-loop pass reads at most
+      // net->chunkSize (536) bytes and the next pass gives them as one 'data' event
+      // (socketClientConnectionsIdle, socketPushReceiveData).
+      let received = "";
+      let rxTimer = 0;
+      const deliver = () => {
+        rxTimer = 0;
+        if (closed || !alive() || received.length === 0) return;
+        const s = received.slice(0, CHUNK_BYTES);
+        received = received.slice(s.length);
+        emit("data", s);
+        if (received.length > 0) rxTimer = clock.schedule(deliver, 0);
+      };
       /**
        * The socket is gone (socketClientConnectionsIdle, "closeConnectionNow"): an
        * `error` event only for a real error code, then `end`, then `close(hadError)`.
@@ -143,6 +156,11 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         flushTimer = 0;
         sockets.delete(entry);
         clock.dropChannel(channel);
+        if (rxTimer) clock.cancel(rxTimer);
+        rxTimer = 0;
+        // what was read and not yet handed over goes out in one last 'data' (socketPushReceiveData, force)
+        if (received.length > 0) emit("data", received);
+        received = "";
         const error = err ?? (queued.length > 0 ? SOCKET_ERR_UNSENT_DATA : undefined);
         queued = "";
         if (error) {
@@ -294,7 +312,8 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         clock.noteActivity(channel, owed > 0 && !sniffer.notMqtt && !rxSniffer.notMqtt ? "reply" : "none");
         if (closed || !alive()) return;
         meter.receive(b.length);
-        emit("data", b.toString("latin1"));
+        received += b.toString("latin1");
+        if (!rxTimer) rxTimer = clock.schedule(deliver, 0);
       });
       node.on("error", (e: NodeJS.ErrnoException) => {
         doneConnect();

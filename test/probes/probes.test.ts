@@ -91,7 +91,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** A line-echo server: answers "L" with "echo:L", says nothing to "quiet:..." lines, closes on "bye". */
+/** A line-echo server: answers "L" with "echo:L", says nothing to "quiet:..." lines, closes on "bye", sends 1501 bytes for "big". */
 async function lineServer() {
   const got: string[] = [];
   const server = net.createServer((s) => {
@@ -104,6 +104,7 @@ async function lineServer() {
         buf = buf.slice(i + 1);
         got.push(line);
         if (line === "bye") s.end();
+        else if (line === "big") s.write("x".repeat(1500) + "\n");
         else if (!line.startsWith("quiet:")) s.write(`echo:${line}\n`);
       }
     });
@@ -125,7 +126,7 @@ test("probe sockets: events, their order, and what leaves the board, the same on
       assert.ok(real.includes(line), `the interpreter printed ${JSON.stringify(line)}:\n${real.join("\n")}`);
     // give the servers a moment to read what was sent before the stop
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(s1.got, ["quiet:one", "two", "bye", "quiet:last", "kept"], "the real interpreter never sent the line written just before it stopped");
+    assert.deepEqual(s1.got, ["quiet:one", "two", "bye", "quiet:last", "big", "kept"], "the real interpreter never sent the line written just before it stopped");
     assert.deepEqual(s2.got, s1.got);
   } finally {
     await s1.close();

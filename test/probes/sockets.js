@@ -1,7 +1,7 @@
 // Probe: net sockets against the test's line-echo server on 127.0.0.1:PROBE_PORT (the
 // test puts `var PROBE_PORT = n, PROBE_CLOSED_PORT = m;` before this file). The server answers each line L
 // with "echo:L" (but says nothing to "quiet:..." lines), and closes the connection
-// when it gets the line "bye". Data is
+// when it gets the line "bye"; "big" gets 1500 bytes and a newline. Data is
 // printed by whole lines: TCP may split or join chunks differently on each run.
 print("probe sockets");
 var net = require("net");
@@ -45,7 +45,20 @@ function stage2() {
     try { b.write("more\n"); print("b write after end did not throw"); } catch (e) { print("b write after end throws", "" + e); }
   });
   lines("b", b);
-  b.on("close", function (hadError) { print("b close", hadError); stage3(); });
+  b.on("close", function (hadError) { print("b close", hadError); stageBig(); });
+}
+
+function stageBig() {
+  // the server answers "big" with 1500 bytes and a newline in one write: 'data'
+  // events carry at most 536 bytes each (one read per pass of the idle loop)
+  var d = net.connect({host: "127.0.0.1", port: PROBE_PORT}, function () { d.write("big\n"); });
+  var sizes = [], total = 0;
+  d.on("data", function (x) {
+    sizes.push(x.length);
+    total += x.length;
+    if (total === 1501) { print("big reply in data events of", sizes.join(",")); d.end(); }
+  });
+  d.on("close", function () { stage3(); });
 }
 
 function stage3() {

@@ -118,7 +118,7 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       // the idle loop (socketClientConnectionsIdle): nothing leaves during the call that
       // wrote it, and whatever is still queued when the run ends (deep sleep) is lost.
       let queued = "";
-      let flushTimer = 0;
+      let flushPass: Cancel | null = null;
       // end() was called: Espruino sets CLOSE (or CLOSENOW with nothing queued); a later write throws.
       let ending = false;
       const channel = {};
@@ -134,14 +134,14 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       // net->chunkSize (536) bytes and the next pass gives them as one 'data' event
       // (socketClientConnectionsIdle, socketPushReceiveData).
       let received = "";
-      let rxTimer = 0;
+      let rxPass: Cancel | null = null;
       const deliver = () => {
-        rxTimer = 0;
+        rxPass = null;
         if (closed || !alive() || received.length === 0) return;
         const s = received.slice(0, CHUNK_BYTES);
         received = received.slice(s.length);
         emit("data", s);
-        if (received.length > 0) rxTimer = clock.schedule(deliver, 0);
+        if (received.length > 0) rxPass = nextPass(clock, deliver);
       };
       /**
        * The socket is gone (socketClientConnectionsIdle, "closeConnectionNow"): an
@@ -152,12 +152,12 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       const finish = (why: string, err?: { code: number; message: string }) => {
         if (closed) return;
         closed = true;
-        if (flushTimer) clock.cancel(flushTimer);
-        flushTimer = 0;
+        flushPass?.();
+        flushPass = null;
         sockets.delete(entry);
         clock.dropChannel(channel);
-        if (rxTimer) clock.cancel(rxTimer);
-        rxTimer = 0;
+        rxPass?.();
+        rxPass = null;
         // what was read and not yet handed over goes out in one last 'data' (socketPushReceiveData, force)
         if (received.length > 0) emit("data", received);
         received = "";
@@ -217,18 +217,18 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       };
       /** One pass of the idle loop for this socket: send a chunk of the queue, or close if asked. */
       const idle = () => {
-        flushTimer = 0;
+        flushPass = null;
         if (closed || !alive() || !connected) return;
         if (queued.length > 0) {
           sendChunk();
           // more to send, or a close that waits for the next pass (socketserver.c)
-          if (queued.length > 0 || ending) flushTimer = clock.schedule(idle, 0);
+          if (queued.length > 0 || ending) flushPass = nextPass(clock, idle);
           return;
         }
         if (ending) closeNow();
       };
       const scheduleIdle = () => {
-        if (!flushTimer && !closed) flushTimer = clock.schedule(idle, 0);
+        if (!flushPass && !closed) flushPass = nextPass(clock, idle);
       };
       Object.assign(sock, {
         /** jswrap_net_socket_write: queue and return false (it always returns false). */
@@ -250,7 +250,7 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
           else if (queued.length === 0) {
             // CLOSENOW before the connection is up: dropped on the next pass
             node?.destroy();
-            clock.schedule(() => finish("closed by the program"), 0);
+            nextPass(clock, () => finish("closed by the program"));
           }
         },
         destroy() {
@@ -313,7 +313,7 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
         if (closed || !alive()) return;
         meter.receive(b.length);
         received += b.toString("latin1");
-        if (!rxTimer) rxTimer = clock.schedule(deliver, 0);
+        if (!rxPass) rxPass = nextPass(clock, deliver);
       });
       node.on("error", (e: NodeJS.ErrnoException) => {
         doneConnect();
@@ -328,6 +328,31 @@ export function makeNetModule(deps: NetDeps, sockets: SocketSet, useTls: boolean
       });
       return sock;
     },
+  };
+}
+
+type Cancel = () => void;
+
+/**
+ * Run `fn` on the next pass of the board's idle loop: as soon as the host's event
+ * loop turns, whether or not anyone is driving the clock (a test may wait in real
+ * time while board time stands still), and before virtual time moves on (the pass
+ * holds the clock like I/O in flight). Returns a cancel function.
+ */
+function nextPass(clock: Clock, fn: () => void): Cancel {
+  const done = clock.beginIo();
+  let live = true;
+  const h = setImmediate(() => {
+    if (!live) return;
+    live = false;
+    done();
+    fn();
+  });
+  return () => {
+    if (!live) return;
+    live = false;
+    clearImmediate(h);
+    done();
   };
 }
 

@@ -47,4 +47,7 @@ tryIt("read with offset/length", function () { return [S.read("c", 1, 2), S.read
 tryIt("29-char name (cut to 28)", function () { S.write("n2345678901234567890123456789", "long"); return S.list(/^n2/); });
 tryIt("number as name", function () { S.write(7, "x"); return S.read("7"); });
 tryIt("list /^[ac]/", function () { return S.list(/^[ac]/).sort(); });
+tryIt("list order: a rewritten file moves to the end", function () { S.write("p1", "1"); S.write("p2", "2"); S.write("p1", "x"); return S.list(/^p\d/); });
+tryIt("list order: rewriting the same bytes changes nothing", function () { S.write("p2", "2"); return S.list(/^p\d/); });
+tryIt("a rewrite into an erased file of the same size keeps it", function () { S.write("q", "\xff\xff"); S.write("q", "ab"); return [S.read("q"), S.getStats().trashCount]; });
 print("<<END>>");

@@ -123,8 +123,12 @@ export class EspruinoLink {
       serial.requestPort = original;
     }
     this.port.addEventListener("disconnect", this.onUnplug);
-    const r = await withTimeout(first, EVAL_TIMEOUT_MS, () => this.notEspruino("it sent nothing back"));
+    let r = await withTimeout(first, EVAL_TIMEOUT_MS, () => this.notEspruino("it sent nothing back"));
     this.hookConnection();
+    // the first line back may be what the board printed before we opened the port
+    // (a banner, the app's log): the library takes it as the answer; ask again
+    for (let i = 0; r.log !== "success" && i < 2; i++)
+      r = await withTimeout(this.device.eval("{}") as Promise<{ data: unknown; log: string }>, EVAL_TIMEOUT_MS, () => this.notEspruino("it sent nothing back"));
     if (r.log !== "success") throw this.notEspruino("its answer was not an Espruino REPL's");
     // the library's own connect(): E.dumpStr() and the LED pulse; its callback is the sign it is done
     await withTimeout(

@@ -164,7 +164,7 @@ $("install").addEventListener("click", async () => {
   try {
     const app = await (await fetch("app.js")).text();
     const settings = config.settings ? ((await (await fetch("settings.json")).json()) as object) : undefined;
-    await installApp(session, { app, settings, expectBoard: config.expectBoard ?? undefined, onEvent });
+    await installApp(session, { app, settings, expectBoard: config.expectBoard ?? undefined, chunkSize: 512, onEvent });
     message("");
   } catch (e) {
     const code = e instanceof InstallError ? e.code : "";

@@ -177,7 +177,8 @@ test("wisp web on the emulated board: connect, evaluate, list Storage, install a
 
   // the last will: the board vanishes without DISCONNECT, the broker publishes "offline"
   board.stop();
-  await page.waitForFunction(() => document.getElementById("status-value")?.textContent === "offline", null, { timeout: 60_000 }).catch(() => undefined);
+  await page.waitForFunction(() => document.getElementById("status-value")?.textContent === "offline", null, { timeout: 60_000 });
+  assert.match(await text(page, "#will-seen"), new RegExp(`last will seen at .*${CLIENT_ID} offline`));
 });
 
 test("wisp web: no board selected, a board that is not Espruino: clear messages", { skip, timeout: 120_000 }, async () => {

@@ -166,6 +166,7 @@ test("wisp web on the emulated board: connect, evaluate, list Storage, install a
   await page.waitForFunction(() => document.getElementById("status-value")?.textContent === "online", null, { timeout: 60_000 });
   assert.match(await text(page, "#device-status"), new RegExp(`^${CLIENT_ID}: online`));
   await page.waitForFunction(() => document.querySelectorAll("#readings tbody tr").length >= 3, null, { timeout: 90_000 });
+  assert.match(await text(page, "#policy-log"), /policy mode=\w+ ka=\d+ interval=\d+/, "the policy decision the app logged at boot");
   for (const id of ["chart-voltage", "chart-rssi", "chart-interval"]) {
     const n = await colouredPixels(page, id);
     assert.ok(n > 100, `${id} has a drawn line (${n} coloured pixels)`);
@@ -206,6 +207,13 @@ test("wisp web: no board selected, a board that is not Espruino: clear messages"
   await page.waitForFunction(() => !document.getElementById("message")!.hidden, null, { timeout: 90_000 });
   assert.match(await text(page, "#message"), /does not answer as Espruino/);
   assert.equal(await text(page, "#serial-status"), "not connected");
+
+  // the same page on 127.0.0.1: the library's promises would never settle there, so the page says where to go
+  const other = await page.context().newPage();
+  await other.goto(web.url.replace("localhost", "127.0.0.1"));
+  await other.click("#connect");
+  await other.waitForFunction(() => !document.getElementById("message")!.hidden, null, { timeout: 30_000 });
+  assert.match(await text(other, "#message"), new RegExp(`Open this page as http://localhost:${web.port}/`));
 });
 
 test("wisp web: the board is unplugged mid-install; a clear message, and the previous app still boots", { skip, timeout: 180_000 }, async () => {

@@ -44,10 +44,24 @@ function showError(e: unknown): void {
 // ---------------------------------------------------------------- device panel
 
 const MARKER = /@@[WE]\d+:.*?@@/g;
+let partialLine = "";
 link.onData((d) => {
   const out = $("console-out");
-  out.textContent = (out.textContent + d.replace(MARKER, "").replace(/\r/g, "")).slice(-20000);
+  const clean = d.replace(MARKER, "").replace(/\r/g, "");
+  out.textContent = (out.textContent + clean).slice(-20000);
   out.scrollTop = out.scrollHeight;
+  // the app logs each power-policy decision as a "policy ..." line (firmware/app/telemetry.ts)
+  const lines = (partialLine + clean).split("\n");
+  partialLine = lines.pop() ?? "";
+  for (const l of lines) {
+    const m = /^>?(policy .*)$/.exec(l.trim());
+    if (!m) continue;
+    const li = document.createElement("li");
+    li.textContent = `${new Date().toLocaleTimeString()}  ${m[1]}`;
+    const list = $("policy-log");
+    list.prepend(li);
+    while (list.children.length > 12) list.lastChild!.remove();
+  }
 });
 link.onClose(() => {
   setConnected(false);

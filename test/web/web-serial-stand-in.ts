@@ -39,6 +39,7 @@ const STAND_IN = String.raw`function (bridgeUrl) {
       return { usbVendorId: 0x10c4, usbProductId: 0xea60 };
     }
     async open(opts) {
+      if (this.url.endsWith("target=busy")) throw new DOMException("Failed to open serial port.", "NetworkError");
       const ws = new WebSocket(this.url);
       ws.binaryType = "arraybuffer";
       await new Promise((resolve, reject) => {

@@ -182,7 +182,7 @@ test("wisp web on the emulated board: connect, evaluate, list Storage, install a
   assert.match(await text(page, "#will-seen"), new RegExp(`last will seen at .*${CLIENT_ID} offline`));
 });
 
-test("wisp web: no board selected, a board that is not Espruino: clear messages", { skip, timeout: 120_000 }, async () => {
+test("wisp web: no board selected, a port another program holds, a board that is not Espruino: clear messages", { skip, timeout: 120_000 }, async () => {
   // a serial device that is not Espruino: answers every line like an AT modem
   const pair = await openPtyPair();
   const modem = openSerialEnd(pair.boardPath);
@@ -200,6 +200,12 @@ test("wisp web: no board selected, a board that is not Espruino: clear messages"
   await page.waitForFunction(() => !document.getElementById("message")!.hidden, null, { timeout: 30_000 });
   assert.match(await text(page, "#message"), /No board selected/);
   assert.equal(await page.locator("#install").isDisabled(), true);
+
+  await page.evaluate(() => ((window as unknown as { __wispSerialTarget: string }).__wispSerialTarget = "busy"));
+  await page.evaluate(() => (document.getElementById("message")!.hidden = true));
+  await page.click("#connect");
+  await page.waitForFunction(() => !document.getElementById("message")!.hidden, null, { timeout: 30_000 });
+  assert.match(await text(page, "#message"), /serial port could not be opened .*Another program may have it open/);
 
   await page.evaluate(() => ((window as unknown as { __wispSerialTarget: string }).__wispSerialTarget = "modem"));
   await page.evaluate(() => (document.getElementById("message")!.hidden = true));

@@ -14,11 +14,12 @@
  *     `connect()` checks both first and says what to do;
  *   - it shows its own "Web Bluetooth / Web Serial" chooser: we pick Web Serial for
  *     the user (the port chooser is still the browser's);
- *   - when the user picks no port it never calls back: we watch
- *     `navigator.serial.requestPort()` ourselves to report "no board selected";
+ *   - when the user picks no port, or the port cannot be opened (another program has
+ *     it), it never calls back: we watch `navigator.serial.requestPort()` and the
+ *     port's `open()` ourselves to report "no board selected" / "port busy";
  *   - `eval(x)` sends `\x10eval(process.env.CONSOLE).println(JSON.stringify(x))` and
  *     resolves `{data, log}` (log "success" or "failed"), never rejects, and takes the
- *     first line that comes back, which may be a line the app printed: we retry once
+ *     first line that comes back, which may be a line the app printed: we retry reads
  *     and time out ourselves;
  *   - `connect()` also evaluates `E.dumpStr()` and pulses `LED2` (a ReferenceError on
  *     ESP32, which has only LED1: harmless, it is written, not evaluated); its callback
@@ -36,7 +37,7 @@ import type { ByteLink } from "../../flasher/install-protocol.ts";
 export class LinkError extends Error {
   constructor(
     message: string,
-    readonly code: "NO_WEB_SERIAL" | "NOT_LOCALHOST" | "NO_BOARD_SELECTED" | "NOT_ESPRUINO" | "NO_ANSWER" | "UNPLUGGED" | "NOT_CONNECTED",
+    readonly code: "NO_WEB_SERIAL" | "NOT_LOCALHOST" | "NO_BOARD_SELECTED" | "PORT_BUSY" | "NOT_ESPRUINO" | "NO_ANSWER" | "UNPLUGGED" | "NOT_CONNECTED",
   ) {
     super(message);
   }
@@ -63,6 +64,7 @@ interface Uart {
 
 const EVAL_TIMEOUT_MS = 20_000;
 const WRITE_TIMEOUT_MS = 10_000;
+const CONNECT_CALLBACK_MS = 8_000;
 
 function withTimeout<T>(p: Promise<T>, ms: number, err: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -100,9 +102,28 @@ export class EspruinoLink {
     const original = serial.requestPort.bind(serial);
     let picked: (v: EventTarget | Error) => void = () => {};
     const choice = new Promise<EventTarget | Error>((r) => (picked = r));
+    let openFailed: (e: Error) => void = () => {};
+    const openFailure = new Promise<never>((_, reject) => {
+      openFailed = (e) =>
+        reject(
+          new LinkError(
+            `The serial port could not be opened (${e.message}). Another program may have it open (a serial monitor, wisp monitor, the Arduino IDE): close it and connect again.`,
+            "PORT_BUSY",
+          ),
+        );
+    });
+    openFailure.catch(() => undefined);
     serial.requestPort = (o?: unknown) =>
       original(o).then(
         (p) => {
+          // the library swallows a failed open() and never calls back: report it ourselves
+          const port = p as EventTarget & { open(o: unknown): Promise<void> };
+          const open = port.open.bind(port);
+          port.open = (oo: unknown) =>
+            open(oo).catch((e: Error) => {
+              openFailed(e);
+              throw e;
+            });
           picked(p);
           return p;
         },
@@ -123,23 +144,30 @@ export class EspruinoLink {
       serial.requestPort = original;
     }
     this.port.addEventListener("disconnect", this.onUnplug);
-    let r = await withTimeout(first, EVAL_TIMEOUT_MS, () => this.notEspruino("it sent nothing back"));
+    let r = await withTimeout(Promise.race([first, openFailure]), EVAL_TIMEOUT_MS, () => this.notEspruino("it sent nothing back"));
     this.hookConnection();
     // the first line back may be what the board printed before we opened the port
     // (a banner, the app's log): the library takes it as the answer; ask again
     for (let i = 0; r.log !== "success" && i < 2; i++)
       r = await withTimeout(this.device.eval("{}") as Promise<{ data: unknown; log: string }>, EVAL_TIMEOUT_MS, () => this.notEspruino("it sent nothing back"));
     if (r.log !== "success") throw this.notEspruino("its answer was not an Espruino REPL's");
-    // the library's own connect(): E.dumpStr() and the LED pulse; its callback is the sign it is done
-    await withTimeout(
-      new Promise<void>((resolve) => void this.device.connect(() => resolve())),
-      EVAL_TIMEOUT_MS,
-      () => this.notEspruino("E.dumpStr() got no answer"),
-    );
+    // The library's own connect(): it evaluates E.dumpStr() and writes a LED2 pulse.
+    // On an ESP32 (no LED2) the pulse's error line can come back first and be taken as
+    // E.dumpStr()'s answer; then its callback never fires. So its callback is waited
+    // for a while, not required: our own probe below decides whether the board answers.
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, CONNECT_CALLBACK_MS);
+      void this.device.connect(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
     this.connected = true;
     const info = (await this.eval(
       `{VERSION:process.env.VERSION,BOARD:process.env.BOARD,CONSOLE:process.env.CONSOLE,storageFree:require("Storage").getFree(),memoryFree:process.memory().free}`,
-    )) as BoardInfo | null;
+    ).catch((e: Error) => {
+      throw this.notEspruino(e.message);
+    })) as BoardInfo | null;
     if (!info || typeof info.VERSION !== "string") throw this.notEspruino("process.env has no VERSION");
     return info;
   }
@@ -196,8 +224,12 @@ export class EspruinoLink {
     for (const fn of this.closeFns) fn();
   };
 
-  /** Evaluate `expr` on the board; resolves with its value (JSON). */
-  async eval(expr: string): Promise<unknown> {
+  /**
+   * Evaluate `expr` on the board; resolves with its value (JSON). A non-JSON first
+   * line back (something the board printed, or an error) is retried up to
+   * `attempts` times in all: pass 1 for expressions with side effects.
+   */
+  async eval(expr: string, attempts = 3): Promise<unknown> {
     if (!this.connected) throw new LinkError("Connect a board first.", "NOT_CONNECTED");
     for (let attempt = 0; ; attempt++) {
       const r = (await withTimeout(this.device.eval(expr) as Promise<{ data: unknown; log: string }>, EVAL_TIMEOUT_MS, () =>
@@ -205,8 +237,9 @@ export class EspruinoLink {
       )) as { data: unknown; log: string };
       if (r.log === "success") return r.data;
       if (this.closed) throw new LinkError("The board was unplugged.", "UNPLUGGED");
-      // a line the app printed may have come first: try once more
-      if (attempt >= 1) throw new LinkError(`The board's answer to ${expr} was not a value (an error? see the console).`, "NO_ANSWER");
+      // a line the app printed may have come first: ask again
+      if (attempt + 1 >= attempts)
+        throw new LinkError(`The board's answer to ${expr} was not a value: an error, or a line the app printed came first (see the console).`, "NO_ANSWER");
     }
   }
 

@@ -121,7 +121,7 @@ $("eval").addEventListener("click", async () => {
   const expr = $<HTMLInputElement>("console-in").value.trim();
   if (!expr) return message("Type an expression to evaluate first.", "info");
   try {
-    const v = await link.eval(expr);
+    const v = await link.eval(expr, 1); // typed by the user: may have side effects, so never re-sent
     $("eval-result").textContent = JSON.stringify(v);
   } catch (e) {
     showError(e);

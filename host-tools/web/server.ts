@@ -192,12 +192,23 @@ export async function runWeb(argv: string[], io: { out?: (l: string) => void } =
     }
   }
   if (configFile) {
-    const { loadConfig, deviceSettings } = await import("../flasher/config.ts");
-    const { loadBoard } = await import("../emulator/board.ts");
-    const cfg = loadConfig(configFile);
-    opts.settings = deviceSettings(cfg, process.env, undefined, configFile);
-    opts.expectBoard = loadBoard(cfg.board).espruino.board;
-    opts.topicPrefix ??= (opts.settings as { topicPrefix?: string }).topicPrefix;
+    // the same settings `wisp flash` writes (host-tools/device/)
+    const { loadConfig } = await import("../device/config.ts");
+    const { loadBoard } = await import("../device/board.ts");
+    const { configuredBrokerUrl, deviceSettings } = await import("../device/settings.ts");
+    try {
+      const cfg = loadConfig(configFile);
+      const board = loadBoard(cfg.board);
+      const brokerUrl = configuredBrokerUrl(cfg);
+      if (!brokerUrl) throw new Error('device.broker.url is "": name the broker the board should reach (or set WISP_BROKER_URL)');
+      const settings = deviceSettings({ board, config: cfg, brokerUrl });
+      opts.settings = settings;
+      opts.expectBoard = board.espruino.board;
+      opts.topicPrefix ??= settings.topicPrefix;
+    } catch (e) {
+      out(`wisp web: ${configFile}: ${(e as Error).message}`);
+      return 2;
+    }
   }
   const server = await startWebServer(opts);
   out(`wisp web: open ${server.url} in Chrome, Edge or Chromium (Ctrl-C stops)`);

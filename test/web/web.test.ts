@@ -222,7 +222,7 @@ test("wisp web: no board selected, a port another program holds, a board that is
   assert.match(await text(other, "#message"), new RegExp(`Open this page as http://localhost:${web.port}/`));
 });
 
-test("wisp web: the board is unplugged mid-install; a clear message, and the previous app still boots", { skip, timeout: 180_000 }, async () => {
+test("wisp web: the board is unplugged mid-install; a clear message, the previous app still boots, and plugged back in the install goes through", { skip, timeout: 180_000 }, async () => {
   const { board } = await boardOnPty("unplug");
   const page = await openPage("unplug");
   await connect(page);
@@ -235,6 +235,15 @@ test("wisp web: the board is unplugged mid-install; a clear message, and the pre
   assert.equal(board.storage.get(".bootcde"), OLD_APP, ".bootcde untouched");
   board.boot("power-on");
   await until(() => board.evaluate("typeof oldApp") === "number", 10_000, "the old app after a power cycle");
+
+  // plugged back in: the same page connects again and the install goes through
+  bridge.unplugAfter.delete("unplug");
+  await page.evaluate(() => (document.getElementById("message")!.hidden = true));
+  await connect(page);
+  await page.click("#install");
+  await page.waitForFunction(() => /^installed|failed/.test(document.getElementById("install-status")!.textContent!), null, { timeout: 180_000 });
+  assert.match(await text(page, "#install-status"), /^installed \d+ B/, (await page.locator("#message").textContent()) ?? "");
+  assert.equal(board.storage.get(".bootcde"), Buffer.from(fs.readFileSync(changedApp, "utf8"), "utf8").toString("latin1"));
 });
 
 test("wisp web on the real Espruino interpreter's REPL (on a pty): connect, evaluate, list Storage", { skip: skip || skipUnlessEspruino(), timeout: 120_000 }, async () => {

@@ -153,6 +153,7 @@ $("install").addEventListener("click", async () => {
   const status = $("install-status");
   const progress = $<HTMLProgressElement>("install-progress");
   progress.value = 0;
+  status.textContent = "waking the board's REPL…";
   let verified = false;
   const onEvent = (e: FlashEvent) => {
     switch (e.event) {

@@ -267,3 +267,13 @@ test("wisp web on the real Espruino interpreter's REPL (on a pty): connect, eval
   assert.equal(await evaluate(page, "[1+2, typeof E.dumpStr]"), '[3,"function"]');
   assert.ok((await storageList(page)).includes("hello.txt"));
 });
+
+test("wisp web refuses a broker URL a browser cannot open, and a bad config, with the reason", async () => {
+  const { runWeb } = await import("../../host-tools/web/server.ts");
+  const lines: string[] = [];
+  assert.equal(await runWeb(["--broker", "mqtt://127.0.0.1:1883"], { out: (l) => lines.push(l) }), 2);
+  assert.match(lines.join("\n"), /--broker must be a ws:\/\/ or wss:\/\/ URL \(a browser cannot open mqtt:\/\/ TCP connections\)/);
+  lines.length = 0;
+  assert.equal(await runWeb(["--config", "/nonexistent/flash.config.json"], { out: (l) => lines.push(l) }), 2);
+  assert.match(lines.join("\n"), /wisp web: \/nonexistent\/flash.config.json: /);
+});

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { startAedes, type EmbeddedBroker } from "../../host-tools/emulator/broker.ts";
@@ -246,7 +247,7 @@ test("wisp web: the board is unplugged mid-install; a clear message, the previou
   assert.equal(board.storage.get(".bootcde"), Buffer.from(fs.readFileSync(changedApp, "utf8"), "utf8").toString("latin1"));
 });
 
-test("wisp web on the real Espruino interpreter's REPL (on a pty): connect, evaluate, list Storage", { skip: skip || skipUnlessEspruino(), timeout: 120_000 }, async () => {
+test("wisp web on the real Espruino interpreter's REPL (on a pty): connect, evaluate, list Storage, install", { skip: skip || skipUnlessEspruino(), timeout: 120_000 }, async () => {
   const it = await Interpreter.start();
   const pair = await openPtyPair();
   cleanups.push(async () => {
@@ -266,6 +267,15 @@ test("wisp web on the real Espruino interpreter's REPL (on a pty): connect, eval
   assert.match(await page.locator('#board-info dd[data-key="Espruino"]').innerText(), /^2v\d+/);
   assert.equal(await evaluate(page, "[1+2, typeof E.dumpStr]"), '[3,"function"]');
   assert.ok((await storageList(page)).includes("hello.txt"));
+
+  // the shared install protocol against the real interpreter's Storage and E.CRC32
+  await page.click("#install");
+  await page.waitForFunction(() => /^installed|failed/.test(document.getElementById("install-status")!.textContent!), null, { timeout: 180_000 });
+  assert.match(await text(page, "#install-status"), /^installed \d+ B/, (await page.locator("#message").textContent()) ?? "");
+  const bytes = Buffer.from(fs.readFileSync(changedApp, "utf8"), "utf8");
+  assert.equal(await it.eval<number>(`require("Storage").read(".bootcde").length`), bytes.length);
+  assert.equal((await it.eval<number>(`E.CRC32(require("Storage").read(".bootcde"))`)) >>> 0, zlib.crc32(bytes) >>> 0);
+  assert.equal(await it.eval(`typeof require("Storage").read(${JSON.stringify(TMP_APP)})`), "undefined", "no temporary file left");
 });
 
 test("wisp web refuses a broker URL a browser cannot open, and a bad config, with the reason", async () => {

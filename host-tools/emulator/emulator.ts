@@ -26,7 +26,10 @@ import { WifiModel, makeWifiModule, type WifiModelOptions } from "./wifi.ts";
 import { FlashStorage, makeStorageModule } from "./storage.ts";
 import { SocketSet, makeNetModule, type SocketEvent } from "./net.ts";
 import { collectReachable, estimateBlocks, type MemoryFigures } from "./memory.ts";
-import { atob, btoa, bytesToLatin1, crc32, formatValue, gatherBytes } from "./espruino-api.ts";
+import { atob, btoa, formatValue, typeName } from "./espruino-api.ts";
+import { RunTimers } from "./timers.ts";
+import { makeE } from "./espruino-e.ts";
+import { makeProcess } from "./process-object.ts";
 import { seededRng } from "./random.ts";
 import { defaultSettings, type DeviceSettingsJson } from "../device/settings.ts";
 
@@ -37,6 +40,9 @@ export type BootCause = "power-on" | "timer" | "reset" | "load";
 /** ESP32.getWakeupCause() codes (ESP-IDF esp_sleep_wakeup_cause_t). */
 export const WAKE_UNDEFINED = 0;
 export const WAKE_TIMER = 4;
+/** The ESP32 build's event and transmit buffer sizes (boards/ESP32.py io_buffer_size; build_platform_config.py). */
+const ESP32_IO_BUFFER = 4096;
+const ESP32_TX_BUFFER = 256;
 
 export type BoardEvent =
   | { type: "boot"; t: number; cause: BootCause; boot: number; file: string | null }
@@ -87,8 +93,7 @@ interface Run {
   alive: boolean;
   sandbox: EspruinoSandbox;
   sockets: SocketSet;
-  timers: Map<number, { clockId: number; interval: boolean; delay: number; arm: () => void }>;
-  nextTimer: number;
+  timers: RunTimers;
   /** Built-ins and platform objects, excluded from process.memory() (computed on first use). */
   baseline: Set<unknown> | null;
   baselineNames: Set<string>;
@@ -165,7 +170,9 @@ export class EmulatedBoard extends EventEmitter {
 
   /** Write code to `.bootcde`, as the flasher does. */
   flash(code: string): void {
-    this.storage.write(".bootcde", Buffer.from(code, "utf8").toString("latin1"));
+    // (Storage refuses a zero-length file: no code is no .bootcde)
+    if (code === "") this.storage.erase(".bootcde");
+    else this.storage.write(".bootcde", Buffer.from(code, "utf8").toString("latin1"));
   }
 
   writeSettings(s: Partial<DeviceSettingsJson>): void {
@@ -260,6 +267,24 @@ export class EmulatedBoard extends EventEmitter {
     return { free: Math.max(0, total - usage), usage, total, history: 0, gc: 0, gctime: 0, blocksize: this.config.ram.blockBytes };
   }
 
+  /**
+   * process.memory() as jswrap_process_memory shapes it: gc and gctime only when it
+   * collected (no argument or true), then blocksize, and the event (rx) and transmit
+   * (tx) buffers, tx with the ESP32 port's heap figures.
+   */
+  memoryReport(gc = true): Record<string, unknown> {
+    const m = this.memory();
+    const out: Record<string, unknown> = { free: m.free, usage: m.usage, total: m.total, history: m.history };
+    if (gc) {
+      out.gc = m.gc;
+      out.gctime = m.gctime;
+    }
+    out.blocksize = m.blocksize;
+    out.rx = { used: 0, total: ESP32_IO_BUFFER };
+    out.tx = { used: 0, total: ESP32_TX_BUFFER, free_heap: 100000, largest_block: 65536 };
+    return out;
+  }
+
   /** Stop everything: run, timers, sockets, clock. */
   stop(): void {
     if (this.stopped) return;
@@ -347,8 +372,7 @@ export class EmulatedBoard extends EventEmitter {
     const run = this.run;
     if (!run) return;
     run.alive = false;
-    for (const t of run.timers.values()) this.clock.cancel(t.clockId);
-    run.timers.clear();
+    run.timers.cancelAll();
     run.sockets.closeAll("program run ended");
     this.run = null;
   }
@@ -377,8 +401,7 @@ export class EmulatedBoard extends EventEmitter {
     run.id = ++this.runSeq;
     run.alive = true;
     run.sockets = new SocketSet();
-    run.timers = new Map();
-    run.nextTimer = 1;
+
     run.pending = null;
     run.echo = true;
     run.baseline = null;
@@ -395,51 +418,21 @@ export class EmulatedBoard extends EventEmitter {
       realm,
       log: (e: SocketEvent) => this.log({ ...e, t: this.clock.now() }),
       onTx: (socketId: number, bytes: string) => this.emit("tx", { run: run.id, socket: socketId, bytes }),
+      consoleError: (message: string) => this.consoleWrite(`ERROR: ${message}\r\n`),
     };
     const makers: Record<string, () => unknown> = {
       net: () => makeNetModule(netDeps, run.sockets, false),
       tls: () => makeNetModule(netDeps, run.sockets, true),
       Wifi: () => makeWifiModule(this.wifi, invoke, realm, alive),
-      Storage: () => makeStorageModule(this.storage, realm, (s) => toUint8(s)),
+      Storage: () => makeStorageModule(this.storage, { realm, makeUint8: (s) => toUint8(s), stringify: (v) => run.realmJSON.stringify(v) }),
     };
     const require = (name: string) => {
-      if (typeof name !== "string") throw new TypeError("require: module name must be a string");
-      if (!(name in makers)) throw new Error(`Module "${name}" not found (the wisp emulator offers: ${Object.keys(makers).join(", ")})`);
+      if (typeof name !== "string") throw new TypeError(`Expecting module name as a string, got ${typeName(name)}`);
+      if (!(name in makers)) throw new Error(`Module "${name}" not found`);
       return (modules[name] ??= makers[name]());
     };
 
-    const addTimer = (fn: unknown, ms: unknown, args: unknown[], interval: boolean): number => {
-      if (typeof fn !== "function") throw new TypeError(`${interval ? "setInterval" : "setTimeout"}: first argument must be a function`);
-      const id = run.nextTimer++;
-      const t = { clockId: 0, interval, delay: Math.max(0, Number(ms) || 0), arm: () => {} };
-      t.arm = () => {
-        t.clockId = this.clock.schedule(() => {
-          if (!run.alive) return;
-          if (interval) t.arm();
-          else run.timers.delete(id);
-          invoke(fn as Function, args);
-        }, t.delay);
-      };
-      run.timers.set(id, t);
-      t.arm();
-      return id;
-    };
-    const clearTimer = (id: unknown, interval: boolean) => {
-      if (id === undefined) {
-        for (const [k, t] of run.timers) {
-          if (t.interval === interval) {
-            this.clock.cancel(t.clockId);
-            run.timers.delete(k);
-          }
-        }
-        return;
-      }
-      const t = run.timers.get(Number(id));
-      if (t) {
-        this.clock.cancel(t.clockId);
-        run.timers.delete(Number(id));
-      }
-    };
+    run.timers = new RunTimers({ clock: this.clock, alive, invoke, runCode: (code) => run.sandbox.run(code, "timer") });
 
     const print = (...args: unknown[]) => this.consoleWrite(args.map((a) => formatValue(a)).join(" ") + "\r\n");
     const pins: Record<string, unknown> = {};
@@ -468,19 +461,14 @@ export class EmulatedBoard extends EventEmitter {
       return u;
     };
 
-    const E = {
-      toString: (...args: unknown[]) => bytesToLatin1(gatherBytes(args)),
-      toUint8Array: (...args: unknown[]) => toUint8(bytesToLatin1(gatherBytes(args))),
-      CRC32: (data: unknown) => crc32(gatherBytes([data])),
+    const E = makeE({
+      toUint8,
+      realm,
+      rng: () => this.rng(),
       reboot: () => {
         run.pending = { kind: "reboot" };
       },
-      getErrorFlags: () => realm([]),
-      getSizeOf: () => 1,
-      getTemperature: () => 40,
-      hwRand: () => Math.floor(this.rng() * 0x7fffffff),
-      on: () => {},
-    };
+    });
     const ESP32 = {
       deepSleep: (us: number) => this.deepSleep(run, us),
       getWakeupCause: () => this.wakeCause,
@@ -491,40 +479,14 @@ export class EmulatedBoard extends EventEmitter {
       setAtten: () => {},
       setBLE_Debug: () => {},
     };
-    const envModules = Object.keys(makers).join(",");
-    const processObj = {
-      env: {
-        VERSION: cfg.espruino.version,
-        GIT_COMMIT: "wisp-emulator",
-        BOARD: cfg.espruino.board,
-        RAM: cfg.ram.variables * cfg.ram.blockBytes,
-        FLASH: cfg.storage.bytes,
-        STORAGE: cfg.storage.bytes,
-        SERIAL: "wisp-emu-" + cfg.id,
-        CONSOLE: "Serial1",
-        MODULES: envModules,
-        EXPTR: 0,
-      } as unknown,
-      memory: () => realm(this.memory()),
-      version: cfg.espruino.version,
-    };
+    const processObj = makeProcess({ config: cfg, modules: Object.keys(makers), memory: (gc) => this.memoryReport(gc), realm });
 
     const globals: Record<string, unknown> = {
       require,
       E,
       ESP32,
       process: processObj,
-      setTimeout: (fn: unknown, ms?: unknown, ...args: unknown[]) => addTimer(fn, ms, args, false),
-      setInterval: (fn: unknown, ms?: unknown, ...args: unknown[]) => addTimer(fn, ms, args, true),
-      clearTimeout: (id?: unknown) => clearTimer(id, false),
-      clearInterval: (id?: unknown) => clearTimer(id, true),
-      changeInterval: (id: unknown, ms: number) => {
-        const t = run.timers.get(Number(id));
-        if (!t || !t.interval) throw new Error("changeInterval: no such interval");
-        this.clock.cancel(t.clockId);
-        t.delay = Math.max(0, Number(ms) || 0);
-        t.arm();
-      },
+      ...run.timers.globals(),
       getTime: () => this.clock.now() / 1000,
       console: { log: print, warn: print, error: print, info: print, debug: print },
       print,

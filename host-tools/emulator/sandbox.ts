@@ -10,6 +10,7 @@
  * DataView and friends), which is how tests prove "no steady-state allocation".
  */
 import vm from "node:vm";
+import { espruinoStringify } from "./espruino-api.ts";
 
 /** Builtins that Espruino 2v2x does not have (DESIGN.md, "The subset"). */
 export const MISSING_GLOBALS = [
@@ -98,6 +99,17 @@ export function createEspruinoSandbox(globals: Record<string, unknown> = {}): Es
     context,
   ) as (missing: readonly string[], ctors: readonly string[], counter: { n: number }) => void;
   setup(MISSING_GLOBALS, BUFFER_CTORS, counter);
+  // JSON.stringify in Espruino's dialect (bytes >= 0x7F as \u00XX, undefined as "null")
+  const realmJSON = vm.runInContext("JSON", context) as JSON;
+  const v8Stringify = realmJSON.stringify.bind(realmJSON) as (v: unknown, r?: unknown, s?: unknown) => string | undefined;
+  Object.defineProperty(realmJSON, "stringify", {
+    value: function stringify(v: unknown, replacer?: unknown, space?: unknown) {
+      return espruinoStringify(v8Stringify, v, replacer, space);
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   for (const [k, v] of Object.entries(globals)) {
     Object.defineProperty(context, k, { value: v, writable: true, configurable: true, enumerable: true });
   }

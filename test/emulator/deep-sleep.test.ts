@@ -5,6 +5,7 @@ import { test } from "node:test";
 import mqtt from "mqtt";
 import { startAedes } from "../../host-tools/emulator/broker.ts";
 import { EmulatedBoard, startBoard, WAKE_TIMER, WAKE_UNDEFINED } from "../../host-tools/emulator/emulator.ts";
+import { parseEspruinoJSON } from "../../host-tools/emulator/espruino-api.ts";
 import { TELEMETRY_APP, tmpDir, withTimeout } from "./fixtures/util.ts";
 
 test("deep sleep: RAM is lost, Storage survives, the wake cause is reported", { timeout: 60_000 }, async () => {
@@ -49,7 +50,8 @@ test("deep sleep: RAM is lost, Storage survives, the wake cause is reported", { 
     assert.ok(fs.existsSync(file));
     board.stop();
     const again = new EmulatedBoard({ board: "esp32-lipo-sensor", storageDir: dir, clock: "virtual", boot: false });
-    const state = JSON.parse(again.storage.get("state.json")!);
+    // written by Storage.writeJSON: Espruino's JSON dialect (unquoted keys), as on a board
+    const state = parseEspruinoJSON(again.storage.get("state.json")!) as { boots: number };
     assert.ok(state.boots >= 4);
     again.stop();
   } finally {

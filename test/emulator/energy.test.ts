@@ -47,8 +47,10 @@ test("24 virtual hours of keep-alives and publishes run in well under a minute; 
     assert.equal(r.elapsedMs, 24 * H);
     const sum = Object.values(r.timeMs).reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - 24 * H) < 1e-3, `time in states adds up to 24 h (${sum})`);
-    // the board wrote: CONNECT, 289 PUBLISH (1.2 s, then every 300 s), 720 PINGREQ (every 120 s)
-    assert.ok(r.writes >= 1 + 288 + 719, `writes ${r.writes}`);
+    // the board wrote: CONNECT, 289 PUBLISH (1.2 s, then every 300 s), 720 PINGREQ (every 120 s);
+    // every 600 s a PUBLISH and a PINGREQ are written in the same tick and leave in one send
+    // (writes queue until the event loop runs, as on Espruino), so 144 sends carry both
+    assert.ok(r.writes >= 1 + 288 + 719 - 144, `writes ${r.writes}`);
     // hand calculation 1: ms per state as recorded x board currents
     within1pct(r.mAh, handMah(r.timeMs, raw.currentMa), "mAh from recorded state times");
     within1pct(r.avgMa, (handMah(r.timeMs, raw.currentMa) * H) / (24 * H), "average mA");
@@ -121,8 +123,9 @@ test("TX airtime follows bytes and PHY rate from the board JSON", { timeout: 20_
     const r = board.energy();
     assert.equal(r.bytesTx, 1000);
     // (virtual time is ms since 1970 in a double: ~0.0002 ms resolution)
-    // two frames on the air: the connect handshake (overhead only) and the 1000-byte write
-    const expectTx = (2 * raw.radio.perWriteOverheadUs + (1000 * 8) / raw.radio.phyRateMbps) / 1000;
+    // three frames on the air: the connect handshake (overhead only) and the 1000-byte write,
+    // which leaves in two idle-loop passes of at most 536 bytes (socketSendData, net->chunkSize)
+    const expectTx = (3 * raw.radio.perWriteOverheadUs + (1000 * 8) / raw.radio.phyRateMbps) / 1000;
     assert.ok(Math.abs(r.timeMs.wifiTx - expectTx) < 1e-3, `tx ${r.timeMs.wifiTx} ms vs ${expectTx} ms`);
     assert.ok(Math.abs(r.timeMs.wifiRx - (raw.radio.wifiConnectMs + raw.radio.rxWindowMs)) < 1e-3, `rx ${r.timeMs.wifiRx}`);
   } finally {

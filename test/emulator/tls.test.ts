@@ -11,16 +11,24 @@ import { tmpDir, withTimeout } from "./fixtures/util.ts";
 const noOpenssl = hasCommand("openssl") ? false : "openssl is not installed (needed to make a throw-away certificate)";
 if (noOpenssl) console.log(`# skip: ${noOpenssl}`);
 
-test("require('tls') connects over real TLS, verifies with the given CA, carries byte strings", { timeout: 30_000, skip: noOpenssl }, async () => {
+test("require('tls') connects over real TLS as Espruino does (no certificate check, SNI 'mbed TLS Server 1'), carries byte strings", { timeout: 30_000, skip: noOpenssl }, async () => {
   const dir = tmpDir();
   const key = path.join(dir, "key.pem");
   const cert = path.join(dir, "cert.pem");
   const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
-  const server = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (s) => s.pipe(s));
+  const sni: (string | false)[] = [];
+  const server = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (s) => {
+    sni.push((s as tls.TLSSocket & { servername?: string | false }).servername ?? false);
+    s.pipe(s);
+  });
   await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
   const port = (server.address() as { port: number }).port;
-  const ca = JSON.stringify(fs.readFileSync(cert, "utf8"));
+  // a CA that did not sign the server's certificate: network.c never checks (MBEDTLS_SSL_VERIFY_NONE)
+  const other = path.join(dir, "other.pem");
+  const r2 = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "other-key.pem"), "-out", other, "-days", "1", "-subj", "/CN=other"], { encoding: "utf8" });
+  assert.equal(r2.status, 0, r2.stderr);
+  const ca = JSON.stringify(fs.readFileSync(other, "utf8"));
   const board = startBoard({
     storageFile: null,
     // Not MQTT, so the clock cannot know a reply is due: let it wait up to 2 s of
@@ -43,6 +51,7 @@ test("require('tls') connects over real TLS, verifies with the given CA, carries
     assert.equal(JSON.stringify(board.evaluate("log")), '["secure","close"]');
     assert.equal(board.evaluate("got"), "\x00\x01\xfe\xff");
     assert.ok(board.events.some((e) => e.type === "socket" && e.event === "connect" && e.tls));
+    assert.deepEqual(sni, ["mbed TLS Server 1"], "the SNI Espruino's mbedTLS glue always sends");
   } finally {
     board.stop();
     server.close();

@@ -45,6 +45,9 @@ import {
   ERR_SUBS_FULL,
   ERR_TAKEOVER,
   ERR_UNEXPECTED,
+  ERR_WRITE,
+  ERR_BROKER_FAULTS,
+  isRefusal,
   QUEUED,
 } from "./results";
 import { checkFilter, topicMatches } from "./topic";
@@ -80,11 +83,20 @@ export class ClientConfig {
   /** Reconnect back-off: doubles from min to max, with jitter (each delay is 50..100 %). */
   backoffMinMs = 1000;
   backoffMaxMs = 60000;
+  /**
+   * After a refusal (CONNACK 1, 2, 4, 5), a suspected take-over or repeated protocol
+   * errors the back-off goes on doubling from backoffMaxMs up to this ceiling: the
+   * client never gives up by itself, it only asks less often.
+   */
+  backoffCeilingMs = 3600000;
   /** How often to look again while Wi-Fi is down. */
   wifiPollMs = 2000;
   /** CONNACK must arrive within this after the transport opens. */
   connectTimeoutMs = 10000;
-  /** Take-over: `takeoverCount` connections in a row closed within `takeoverMs` of CONNACK. */
+  /**
+   * Take-over (or a broker that breaks the protocol): `takeoverCount` connections in a
+   * row closed within `takeoverMs` of CONNACK, or failed on a protocol error.
+   */
   takeoverMs = 3000;
   takeoverCount = 3;
   /** Oversized incoming PUBLISH: false = report, acknowledge and skip it; true = report and close. */
@@ -157,6 +169,16 @@ function publishIdOffset(b: Bytes): number {
   return o + 2 + u16(b, o);
 }
 
+/** The message of something thrown (an Error, or a string on Lua). */
+function thrownText(e: unknown): string {
+  if (typeof e === "string") return e;
+  if (typeof e === "object" && e !== null) {
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === "string") return m;
+  }
+  return "error";
+}
+
 function chr2(v: number): string {
   return String.fromCharCode(shr(v, 8) & 255, v & 255);
 }
@@ -177,6 +199,12 @@ export class Client {
   connects = 0;
   /** The last error reported (0 = none). */
   lastError = 0;
+  /**
+   * The last failure that made the client back off further (a refusal, ERR_TAKEOVER,
+   * ERR_BROKER_FAULTS, a CONNECT that cannot be encoded); 0 = none. Kept until the app
+   * clears it, so the app can publish it once connected.
+   */
+  trouble = 0;
 
   /** Events (null = not interested). */
   onConnect: ((sessionPresent: boolean) => void) | null = null;
@@ -223,8 +251,16 @@ export class Client {
   private pingOut = false;
   private pingAt = 0;
   private connectedAt = 0;
-  private shortLived = 0;
+  /** Connections in a row that failed soon after CONNACK or on a protocol error; how many of those were protocol errors. */
+  private faults = 0;
+  private protoFaults = 0;
   private attempt = 0;
+  /** Rounds of the longer back-off since the last healthy connection. */
+  private strikes = 0;
+  /** Packet id of the birth while it is in flight (0 = none): a reconnect re-sends it rather than queueing another. */
+  private birthId = 0;
+  /** A write threw: the link is dead, the drop follows from a timer. */
+  private writeBroken = false;
   private kaTimer = -1;
   private rcTimer = -1;
   private ctTimer = -1;
@@ -271,7 +307,9 @@ export class Client {
   connect(): void {
     if (this.state !== S_IDLE && this.state !== S_STOPPED) return;
     this.attempt = 0;
-    this.shortLived = 0;
+    this.faults = 0;
+    this.protoFaults = 0;
+    this.strikes = 0;
     this.attemptConnect();
   }
 
@@ -504,12 +542,21 @@ export class Client {
     }
     this.gen++;
     this.state = S_OPENING;
+    this.writeBroken = false;
     this.reader.reset();
-    const l = this.p.open(this.cfg.host, this.cfg.port, this.cfg.secure, new Conn(this, this.gen));
+    let l: Link | null = null;
+    let why = this.cfg.host;
+    try {
+      l = this.p.open(this.cfg.host, this.cfg.port, this.cfg.secure, new Conn(this, this.gen));
+    } catch (e) {
+      // Espruino's net.connect throws at once for an unknown host or when no socket is left.
+      why = why + ": " + thrownText(e);
+      l = null;
+    }
     if (l === null) {
       this.state = S_BACKOFF;
-      this.report(ERR_NO_LINK, this.cfg.host);
-      this.scheduleReconnect();
+      this.report(ERR_NO_LINK, why);
+      this.scheduleReconnect(false);
       return;
     }
     this.link = l;
@@ -521,10 +568,9 @@ export class Client {
     if (gen !== this.gen || this.state !== S_OPENING) return;
     const n = encodeConnect(this.tx, this.cfg.connect);
     if (n < 0) {
-      this.report(n, "CONNECT");
-      this.closeLink();
-      this.state = S_STOPPED;
-      this.stopTimers();
+      // A setting the app may still change (keep-alive, credentials): retry, rarely.
+      this.trouble = n;
+      this.drop(n, "CONNECT");
       return;
     }
     this.state = S_CONNACK;
@@ -565,37 +611,46 @@ export class Client {
     if (l !== null) l.close();
   }
 
-  /** The connection is gone (code says why): clean up, then reconnect, back off or stop. */
+  /**
+   * The connection is gone (code says why): clean up, then reconnect after a back-off.
+   * Refusals, suspected take-overs and repeated protocol errors back off further; the
+   * client stops only when the application says so (disconnect(), autoReconnect false).
+   */
   private drop(code: number, reason: string): void {
     const was = this.state;
     this.closeLink();
     this.stopTimers();
     if (code !== ERR_CLOSED && code !== 0) this.report(code, reason);
     const now = this.p.millis();
-    if (was === S_CONNECTED) {
-      if (now - this.connectedAt < this.cfg.takeoverMs) this.shortLived++;
-      else {
-        this.shortLived = 0;
-        this.attempt = 0;
-      }
+    const proto = code < 0 && ((code > -30 && code !== ERR_PACKET_TOO_LARGE) || code === ERR_UNEXPECTED);
+    if (was === S_CONNECTED && now - this.connectedAt >= this.cfg.takeoverMs && !proto) {
+      // A healthy connection: start the back-off from the bottom again.
+      this.faults = 0;
+      this.protoFaults = 0;
+      this.attempt = 0;
+      this.strikes = 0;
+    } else if (was === S_CONNECTED || proto) {
+      this.faults++;
+      if (proto) this.protoFaults++;
     }
     this.state = S_BACKOFF;
     this.lost(code, reason);
     if (this.state !== S_BACKOFF) return; // the handler decided (disconnect/connect)
-    if (this.shortLived >= this.cfg.takeoverCount) {
-      this.state = S_STOPPED;
-      this.report(ERR_TAKEOVER, this.cfg.connect.clientId);
-      return;
-    }
-    if (code === connackError(1) || code === connackError(2) || code === connackError(4) || code === connackError(5)) {
-      this.state = S_STOPPED;
-      return;
+    let severe = isRefusal(code) || code === this.trouble;
+    if (isRefusal(code)) this.trouble = code;
+    if (this.faults >= this.cfg.takeoverCount) {
+      const t = this.protoFaults > 0 ? ERR_BROKER_FAULTS : ERR_TAKEOVER;
+      this.faults = 0;
+      this.protoFaults = 0;
+      this.trouble = t;
+      this.report(t, t === ERR_TAKEOVER ? this.cfg.connect.clientId : reason);
+      severe = true;
     }
     if (!this.cfg.autoReconnect) {
       this.state = S_STOPPED;
       return;
     }
-    this.scheduleReconnect();
+    this.scheduleReconnect(severe);
   }
 
   /** Per-connection state that does not survive a connection. */
@@ -611,11 +666,21 @@ export class Client {
     if (h !== null) h(code, reason);
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(severe: boolean): void {
     let d = this.cfg.backoffMinMs;
-    for (let i = 0; i < this.attempt && d < this.cfg.backoffMaxMs; i++) d = d * 2;
-    if (d > this.cfg.backoffMaxMs) d = this.cfg.backoffMaxMs;
-    this.attempt++;
+    let cap = this.cfg.backoffMaxMs;
+    let n = this.attempt;
+    if (severe || this.strikes > 0) {
+      // The longer back-off: from the ordinary ceiling up to backoffCeilingMs.
+      d = this.cfg.backoffMaxMs;
+      cap = this.cfg.backoffCeilingMs > d ? this.cfg.backoffCeilingMs : d;
+      n = this.strikes;
+      if (severe) this.strikes++;
+    } else {
+      this.attempt++;
+    }
+    for (let i = 0; i < n && d < cap; i++) d = d * 2;
+    if (d > cap) d = cap;
     d = Math.floor(d * 0.5 + this.p.random() * d * 0.5);
     this.p.log("mqtt: reconnect in " + d + " ms");
     this.rcTimer = this.p.after(d, this.rcTick);
@@ -639,9 +704,25 @@ export class Client {
 
   private send(b: Bytes, n: number): boolean {
     const l = this.link;
-    if (l === null || n <= 0) return false;
+    if (l === null || this.writeBroken || n <= 0) return false;
     this.lastSent = this.p.millis();
-    return l.write(bytesToStr(b, 0, n));
+    let ok = false;
+    let why = "";
+    try {
+      ok = l.write(bytesToStr(b, 0, n));
+    } catch (e) {
+      why = thrownText(e);
+    }
+    if (why !== "") {
+      // Dropped from a timer, not here: the caller may be half-way through a table.
+      // What was being sent stays in its slot or queue and goes out on the next link.
+      this.writeBroken = true;
+      const g = this.gen;
+      this.p.after(0, () => {
+        if (g === this.gen) this.drop(ERR_WRITE, why);
+      });
+    }
+    return ok;
   }
 
   private sendAck(type: number, id: number): void {
@@ -784,9 +865,11 @@ export class Client {
     this.flushSubs(SUB_NEW);
     this.flushSubs(UNSUB_NEW);
     const bt = this.cfg.birthTopic;
-    if (bt !== null) {
+    if (bt !== null && !this.inFlight(this.birthId)) {
+      // An unacknowledged birth from an earlier connection was re-sent above: one is enough.
       const r = this.sendNew(bt, this.cfg.birthMessage, this.cfg.birthQos, this.cfg.birthRetain);
       if (r < 0) this.report(r, "birth " + bt);
+      this.birthId = r > 0 ? r : 0;
     }
     this.drain();
     if (this.cfg.connect.keepAlive > 0) this.kaTimer = this.p.after(this.cfg.connect.keepAlive * 1000, this.kaTick);
@@ -887,6 +970,12 @@ export class Client {
   }
 
   // ------------------------------------------------------------- outgoing
+
+  private inFlight(id: number): boolean {
+    if (id <= 0) return false;
+    for (let i = 0; i < this.fId.length; i++) if (this.fState[i] !== F_FREE && this.fId[i] === id) return true;
+    return false;
+  }
 
   private idInUse(id: number): boolean {
     for (let i = 0; i < this.fId.length; i++) if (this.fState[i] !== F_FREE && this.fId[i] === id) return true;

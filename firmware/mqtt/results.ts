@@ -28,6 +28,8 @@ export const ERR_UNEXPECTED = -55; // a packet the broker must not send (or CONN
 export const ERR_QUEUE_DROP = -56; // offline queue full: the oldest message was dropped
 export const ERR_CLOSED = -57; // the connection was closed by the peer or the network
 export const ERR_NO_LINK = -58; // the transport could not be opened
+export const ERR_WRITE = -59; // the transport threw on write (socket gone)
+export const ERR_BROKER_FAULTS = -60; // the broker broke the protocol on several connections in a row
 
 const NAMES = [
   "in-flight full",
@@ -59,7 +61,14 @@ const NAMES = [
   "offline queue full: oldest message dropped",
   "connection closed",
   "cannot open connection",
+  "write to the connection failed",
+  "broker keeps breaking the protocol",
 ];
+
+/** True for the CONNACK refusals retrying soon cannot fix (1, 2, 4, 5: not 3, server unavailable). */
+export function isRefusal(code: number): boolean {
+  return code === -41 || code === -42 || code === -44 || code === -45;
+}
 
 /** The error for CONNACK return code rc (1..5). */
 export function connackError(rc: number): number {

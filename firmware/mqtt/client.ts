@@ -213,6 +213,8 @@ export class Client {
   onPublished: ((id: number) => void) | null = null;
   onSubscribed: ((filter: string, code: number) => void) | null = null;
   onError: ((code: number, detail: string) => void) | null = null;
+  /** The link closed by disconnect() has closed. */
+  onClosed: (() => void) | null = null;
 
   reader: PacketReader;
   tx: Bytes;
@@ -261,6 +263,8 @@ export class Client {
   private birthId = 0;
   /** A write threw: the link is dead, the drop follows from a timer. */
   private writeBroken = false;
+  /** Generation of the link disconnect() is closing (-1 = none). */
+  private closingGen = -1;
   private kaTimer = -1;
   private rcTimer = -1;
   private ctTimer = -1;
@@ -313,17 +317,25 @@ export class Client {
     this.attemptConnect();
   }
 
-  /** Send DISCONNECT (so no will is published) and close; no reconnect. */
-  disconnect(): void {
+  /**
+   * Send DISCONNECT (so no will is published) and close; no reconnect. Returns true
+   * when a link is closing: onClosed follows once it has closed, i.e. once what was
+   * written has left (Espruino's socket.write only queues; a deep sleep before the
+   * close would drop the DISCONNECT and the broker would publish the will).
+   */
+  disconnect(): boolean {
     this.stopTimers();
     if (this.state === S_CONNECTED) {
       const n = encodeEmpty(this.tx, DISCONNECT);
       this.send(this.tx, n);
     }
+    const closing = this.link !== null && !this.writeBroken;
+    this.closingGen = closing ? this.gen : -1;
     this.closeLink();
     const was = this.state;
     this.state = S_STOPPED;
     if (was === S_CONNECTED || was === S_CONNACK) this.lost(0, "disconnected");
+    return closing;
   }
 
   connected(): boolean {
@@ -600,6 +612,12 @@ export class Client {
 
   /** @internal the transport closed. */
   linkClosed(gen: number, reason: string): void {
+    if (gen === this.closingGen) {
+      this.closingGen = -1;
+      const h = this.onClosed;
+      if (h !== null) h();
+      return;
+    }
     if (gen !== this.gen) return;
     this.drop(ERR_CLOSED, reason);
   }

@@ -162,11 +162,7 @@ export class TelemetryApp {
     if (this.policy !== null) this.firstDecision();
     if (this.o.commands) c.subscribe([this.cmdTopic], [1], (topic: string, payload: string, qos: number, retain: boolean) => this.command(payload));
     c.onConnect = (sp: boolean) => {
-      if (c.trouble !== 0) {
-        // Say why the board was quiet (refused, taken over, broker faults): once.
-        const r = c.publish(this.problemTopic, clientErrorName(c.trouble), 1, false);
-        if (r >= 0) c.trouble = 0;
-      }
+      this.reportTrouble();
       // With a command subscription pending, sleep mode waits for its SUBACK so that
       // queued commands arrive before the board goes back to sleep.
       if (this.runMode === "sleep" && this.phase === 0 && c.subscription(this.cmdTopic) < 0 && this.o.commands) return;
@@ -206,7 +202,16 @@ export class TelemetryApp {
     );
   }
 
+  /** Say once, when connected, why the board was quiet (refused, taken over, broker faults). */
+  private reportTrouble(): void {
+    const c = this.client;
+    if (c.trouble === 0 || !c.connected()) return;
+    const r = c.publish(this.problemTopic, clientErrorName(c.trouble), 1, false);
+    if (r >= 0) c.trouble = 0; // else (in-flight full) with the next reading
+  }
+
   publishReading(): void {
+    this.reportTrouble();
     this.seq++;
     this.p.storageWrite(SEQ_FILE, num4(this.seq));
     const r = this.client.publish(this.telemetryTopic, this.reading(), this.o.qos, false);

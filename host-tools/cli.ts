@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
         console.error(`wisp build: unknown --target '${targets[0]}' (expected espruino or lua)`);
         return 2;
       }
-      await build({ targets, log: (l) => console.log(l) });
+      await build({ targets, log: (l) => console.log(l), checkOnInterpreter: true });
       return 0;
     }
     case "check": {

@@ -15,6 +15,9 @@ import esbuild from "esbuild";
 import ts from "typescript";
 import * as tstl from "typescript-to-lua";
 import { checkSubset, formatDiagnostic, type SubsetDiagnostic } from "./checker.ts";
+import { findEspruino, ESPRUINO_MISSING } from "../espruino/interpreter.ts";
+import { checkArtifact } from "./espruino-check.ts";
+import { terminateJumps } from "./espruino-terminators.ts";
 import { espruinoIntrinsicsTransformer, luaIntrinsicsPlugin } from "./intrinsics.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -45,6 +48,12 @@ export interface BuildOptions {
   entries?: Entry[];
   targets?: Target[];
   log?: (line: string) => void;
+  /**
+   * Load each Espruino artifact on the real interpreter and parse every function
+   * body (espruino-check.ts) when the interpreter is found; skipped with a note
+   * otherwise. `wisp build` turns it on.
+   */
+  checkOnInterpreter?: boolean;
 }
 
 export interface Artifact {
@@ -131,7 +140,8 @@ async function buildEspruino(firmwareRoot: string, entry: Entry, outDir: string)
       write: false,
       logLevel: "silent",
     });
-    const code = wrapEsmAsGlobal(result.outputFiles[0].text);
+    // Espruino misparses `if(t)return}`: put back the `;` the minifier dropped.
+    const code = terminateJumps(wrapEsmAsGlobal(result.outputFiles[0].text));
     const file = path.join(outDir, "espruino", `${entry.name}.js`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, code);
@@ -229,6 +239,22 @@ function buildLua(firmwareRoot: string, entry: Entry, outDir: string): Artifact 
   }
 }
 
+async function checkOnInterpreter(artifacts: Artifact[], log: (line: string) => void): Promise<void> {
+  if (artifacts.length === 0) return;
+  if (!findEspruino()) {
+    log(`skip the check on the real interpreter: ${ESPRUINO_MISSING}`);
+    return;
+  }
+  const problems: string[] = [];
+  for (const a of artifacts) {
+    const r = await checkArtifact(a.entry, fs.readFileSync(a.file, "latin1"));
+    const where = path.relative(process.cwd(), a.file);
+    if (r.problems.length === 0) log(`checked ${where} on Espruino: loads from Storage (${r.blocks} blocks held), ${r.probes} statements parse`);
+    for (const p of r.problems) problems.push(`${where}: ${p}`);
+  }
+  if (problems.length > 0) throw new BuildError(`${problems.length} problem(s) on the real interpreter:\n${problems.join("\n")}`);
+}
+
 /** Check, then build every entry for every requested target. Throws BuildError with all problems. */
 export async function build(opts: BuildOptions = {}): Promise<Artifact[]> {
   const firmwareRoot = path.resolve(opts.firmwareRoot ?? path.join(REPO_ROOT, "firmware"));
@@ -252,5 +278,6 @@ export async function build(opts: BuildOptions = {}): Promise<Artifact[]> {
       artifacts.push(a);
     }
   }
+  if (opts.checkOnInterpreter) await checkOnInterpreter(artifacts.filter((a) => a.target === "espruino"), log);
   return artifacts;
 }

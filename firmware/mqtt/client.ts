@@ -47,6 +47,7 @@ import {
   ERR_UNEXPECTED,
   ERR_WRITE,
   ERR_BROKER_FAULTS,
+  ERR_UNKNOWN_ID,
   isRefusal,
   QUEUED,
 } from "./results";
@@ -817,6 +818,7 @@ export class Client {
       if (t === PUBREC) {
         // Answer every PUBREC (also a repeated one, or one for a flow we no longer hold).
         if (k >= 0 && this.fState[k] === F_PUBREC) this.fState[k] = F_PUBCOMP;
+        else if (k < 0) this.report(ERR_UNKNOWN_ID, "PUBREC " + pk.id);
         this.sendAck(PUBREL, pk.id);
         return;
       }
@@ -826,6 +828,9 @@ export class Client {
         const h = this.onPublished;
         if (h !== null) h(pk.id);
         this.drain();
+      } else if (k < 0) {
+        // Nothing to free; the spec asks nothing more. Named, so a confused broker shows.
+        this.report(ERR_UNKNOWN_ID, (t === PUBACK ? "PUBACK " : "PUBCOMP ") + pk.id);
       }
     } else if (t === PUBREL) {
       this.rxRemove(pk.id);

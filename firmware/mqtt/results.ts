@@ -30,6 +30,7 @@ export const ERR_CLOSED = -57; // the connection was closed by the peer or the n
 export const ERR_NO_LINK = -58; // the transport could not be opened
 export const ERR_WRITE = -59; // the transport threw on write (socket gone)
 export const ERR_BROKER_FAULTS = -60; // the broker broke the protocol on several connections in a row
+export const ERR_UNKNOWN_ID = -61; // an acknowledgement for a packet id not in flight (reported, ignored)
 
 const NAMES = [
   "in-flight full",
@@ -63,6 +64,7 @@ const NAMES = [
   "cannot open connection",
   "write to the connection failed",
   "broker keeps breaking the protocol",
+  "acknowledgement for an unknown packet id",
 ];
 
 /** True for the CONNACK refusals retrying soon cannot fix (1, 2, 4, 5: not 3, server unavailable). */

@@ -22,6 +22,8 @@ export interface Driver {
   start(port: number, sc: Scenario): Promise<void>;
   events(): Promise<BoardEvents>;
   publish(topic: string, payload: string, qos: number): Promise<number>;
+  /** True when the board publishes r3 by itself once r1 and r2 are acknowledged. */
+  readonly publishesR3?: boolean;
   /** The application stops the client (disconnect()). */
   stop(): Promise<void>;
 }
@@ -48,9 +50,11 @@ export async function runScenario(d: Driver, sc: Scenario): Promise<void> {
     if (sc.drop === "client") await until(() => b.conns[0]?.closedBy === "client", "the board to close the first connection", 10000, detail);
     if (sc.drop === "server") await until(() => b.conns[0]?.closedBy === "server", "the script's close", 10000, detail);
     await until(() => ["r1", "r2"].every((p) => b.delivered().includes(p)), "r1 and r2 delivered once the broker behaves", 20000, detail);
-    await until(async () => (await d.events()).connected, "connected", 10000, detail);
-    const id = await d.publish("wisp/h1/telemetry", "r3", 1);
-    assert.ok(id > 0 || id === 65536, `publish after recovery returned ${id}`);
+    if (!d.publishesR3) {
+      await until(async () => (await d.events()).connected, "connected", 10000, detail);
+      const id = await d.publish("wisp/h1/telemetry", "r3", 1);
+      assert.ok(id > 0 || id === 65536, `publish after recovery returned ${id}`);
+    }
     await until(() => b.delivered().includes("r3"), "r3 delivered after recovery (no reboot)", 10000, detail);
     const delivered = b.delivered();
     assert.equal(delivered.filter((p) => p === "r2").length, 1, `QoS 2 reading exactly once: ${delivered}`);

@@ -74,3 +74,6 @@ export interface Platform {
   /** One line to the console. */
   log(line: string): void;
 }
+
+/** The part of Platform the MQTT client uses (firmware/mqtt/client.ts). */
+export type ClientPlatform = Pick<Platform, "millis" | "after" | "cancel" | "open" | "wifiUp" | "storageRead" | "storageWrite" | "random" | "log">;

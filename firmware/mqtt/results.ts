@@ -83,3 +83,13 @@ export function clientErrorName(code: number): string {
   if (i >= 0 && i < NAMES.length && NAMES[i] !== "") return NAMES[i];
   return errorName(code);
 }
+
+/** The message of something thrown (an Error, or a string on Lua). */
+export function thrownText(e: unknown): string {
+  if (typeof e === "string") return e;
+  if (typeof e === "object" && e !== null) {
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === "string") return m;
+  }
+  return "error";
+}

@@ -139,11 +139,7 @@ export class Client {
     return this.state === S_CONNECTED;
   }
 
-  /**
-   * Publish. Returns the packet id (QoS 1/2 sent), 0 (QoS 0 sent), QUEUED (offline:
-   * in the offline queue), or an error: ERR_INFLIGHT_FULL, ERR_NOT_CONNECTED, or a
-   * codec error (bad topic, ERR_BUFFER_TOO_SMALL when it does not fit its buffer).
-   */
+  /** Returns the packet id (QoS 1/2 sent), 0 (QoS 0 sent), QUEUED, or an error (docs/client.md). */
   publish(topic: string, payload: string, qos: number, retain: boolean): number {
     if (qos < 0 || qos > 2) return ERR_QOS;
     if (this.state === S_CONNECTED && this.ring.count === 0) return sendNew(this, topic, payload, qos, retain);
@@ -164,11 +160,7 @@ export class Client {
     return this.ring.count;
   }
 
-  /**
-   * Subscribe to filters[i] at qos[i]; `handler` (may be null) receives the matching
-   * messages. Returns the SUBSCRIBE packet id, DEFERRED when not connected (sent on
-   * connect), or an error. Results arrive per filter in onSubscribed.
-   */
+  /** filters[i] at qos[i], `handler` (or null) gets their messages; the SUBSCRIBE id, DEFERRED or an error; results in onSubscribed. */
   subscribe(filters: string[], qos: number[], handler: MessageHandler | null): number {
     const e = this.subs.subscribe(filters, qos, handler);
     if (e < 0) return e;
@@ -436,6 +428,11 @@ export class Client {
 export { ClientConfig } from "./config";
 export type { MessageHandler } from "./config";
 export { ConnectOptions } from "./packet";
+export { Backoff } from "./backoff";
+export { InflightTable } from "./inflight";
+export { OfflineRing } from "./offline-ring";
+export { SubscriptionTable } from "./subscriptions";
+export { decodeSession, encodeSession } from "./session-image";
 export { errorName } from "./errors";
 export * from "./results";
 

@@ -102,3 +102,12 @@ test("back-off: ordinary failures double to the max; strikes double from the max
   assert.equal(top(false), 99);
   assert.equal(b.next(false, 1000, 1000, 1000, 0), 500, "jitter: 50 % at the bottom");
 });
+
+test("result names: every client code named, gaps fall back to the number", () => {
+  assert.equal(w.clientErrorName(-30), "in-flight full");
+  assert.equal(w.clientErrorName(-44), "bad user name or password");
+  assert.equal(w.clientErrorName(-60), "broker keeps breaking the protocol");
+  assert.equal(w.clientErrorName(-61), "acknowledgement for an unknown packet id");
+  assert.equal(w.clientErrorName(-35), "error -35");
+  assert.equal(w.clientErrorName(-17), "invalid CONNACK", "codec codes too");
+});

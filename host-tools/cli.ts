@@ -16,6 +16,7 @@ commands:
   flash [--port P] [options]      build, upload the app and device settings over serial (see: wisp flash --help)
   flash-firmware --port P --bin F write an Espruino interpreter image through the ESP32 ROM bootloader
   monitor --port P [--baud N]     serial console (Ctrl-] quits)
+  web [--port N] [--broker ws://] browser page: live view over MQTT-over-WebSocket, board panel over Web Serial (see: wisp web --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -56,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
     case "monitor": {
       const { runMonitor } = await import("./flasher/cli-flash.ts");
       return await runMonitor(rest);
+    }
+    case "web": {
+      const { runWeb } = await import("./web/server.ts");
+      return await runWeb(rest);
     }
     case undefined:
     case "help":

@@ -1,18 +1,27 @@
 /**
  * `wisp emulate`: boot the built app on an emulated board, connected to a broker.
  *
- * Without --broker (and without device.broker.url in the config) an embedded
+ * Without --broker (and without WISP_BROKER_URL or device.broker.url in the config) an embedded
  * aedes starts on a free loopback port. An MQTT.js client subscribes to what the
  * board publishes and prints it. Output is a readable live log and a summary, or
  * with --json the same events as one JSON object per line.
+ *
+ * The board's wisp.json comes from host-tools/device/settings.ts, the same mapping
+ * `wisp flash` uses. An observer that cannot connect and subscribe within a few
+ * seconds is reported and dropped; the board boots regardless.
  */
 import fs from "node:fs";
 import path from "node:path";
 import mqtt from "mqtt";
 import { ReportRecorder, renderReport } from "./report.ts";
 import { startAedes, type EmbeddedBroker } from "./broker.ts";
-import { DEFAULT_BOARDS_DIR, listBoards } from "./board.ts";
-import { EmulatedBoard, type BoardEvent, type DeviceSettingsJson } from "./emulator.ts";
+import { DEFAULT_BOARDS_DIR, listBoards, loadBoard, type BoardConfig } from "../device/board.ts";
+import { parseBrokerUrl, type BrokerUrl } from "../device/broker-url.ts";
+import { ConfigError, loadConfig, type FlashConfig } from "../device/config.ts";
+import { configuredBrokerUrl, deviceSettings, type DeviceSettingsJson } from "../device/settings.ts";
+import { espruinoTlsWarning } from "../device/tls-warning.ts";
+import { EmulatedBoard, type BoardEvent } from "./emulator.ts";
+import { connectObserver } from "./observer.ts";
 import { MqttSniffer, topicMatches } from "./sniffer.ts";
 import { attachSerialRepl, openPtyPair, type PtyPair } from "./pty.ts";
 
@@ -21,7 +30,7 @@ export const EMULATE_USAGE = `usage: wisp emulate [options]
   --board B            board id from boards/ or a board JSON path (default: config "board", else esp32-devkitc)
   --config FILE        device config (default: flash.config.json if present)
   --app FILE           Espruino artifact to flash as .bootcde (default: dist/espruino/app.js)
-  --broker URL         mqtt://host:port of a broker (default: config device.broker.url, else embedded aedes)
+  --broker URL         mqtt://host:port of a broker (default: WISP_BROKER_URL, else config device.broker.url, else embedded aedes)
   --virtual-time       virtual clock: idle time jumps ahead (a day runs in seconds)
   --duration D         stop after D of board time: 90s, 10m, 24h, 7d (default: until Ctrl-C; 24h with --virtual-time)
   --serial             expose the board console on a pseudo-terminal (socat), print its path
@@ -33,6 +42,10 @@ export const EMULATE_USAGE = `usage: wisp emulate [options]
   --battery P          start with the battery at P percent (default: the board JSON's initialPercent)
   --report FILE        write a self-contained HTML energy report (charts, policy decisions) at the end
   -h, --help           this text
+
+Device settings (Storage wisp.json) come from the config and the environment, as for
+wisp flash: WISP_WIFI_SSID, WISP_WIFI_PASSWORD, WISP_BROKER_URL, WISP_MQTT_USERNAME,
+WISP_MQTT_PASSWORD.
 `;
 
 export interface EmulateIo {
@@ -40,6 +53,10 @@ export interface EmulateIo {
   out?: (line: string) => void;
   /** Resolves to stop the run early (default: SIGINT). */
   stop?: Promise<void>;
+  /** WISP_* settings variables (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** How long the observer may take to connect and subscribe before it is dropped (default 5 s). */
+  observerTimeoutMs?: number;
 }
 
 export function parseDuration(s: string): number {
@@ -98,43 +115,23 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** A broker URL; `path` only for ws/wss (the WebSocket path, "/mqtt" when the URL has none). */
-export function parseBrokerUrl(url: string): { scheme: string; host: string; port: number; path?: string } {
-  const m = /^(mqtts?|wss?|tcp|tls):\/\/([^:/]+)(?::(\d+))?(\/\S*)?$/.exec(url);
-  if (!m) throw new Error(`bad broker URL "${url}" (expected mqtt://host:port, mqtts://, ws://host:port/path or wss://)`);
-  const scheme = m[1] === "tcp" ? "mqtt" : m[1] === "tls" ? "mqtts" : m[1];
-  const def = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 }[scheme as "mqtt"];
-  const r: { scheme: string; host: string; port: number; path?: string } = { scheme, host: m[2], port: m[3] ? Number(m[3]) : def };
-  if (scheme === "ws" || scheme === "wss") r.path = m[4] && m[4] !== "/" ? m[4] : "/mqtt";
-  return r;
+export { parseBrokerUrl };
+
+/**
+ * For callers written before host-tools/device/ (the real-interpreter engine):
+ * `deviceSettings`, the one mapping, for a config and a parsed broker URL. The
+ * board-specific defaults (`board`, and `clientId` when the config has none) are
+ * left out, so the emulated board fills them in for itself.
+ */
+export function settingsFromConfig(cfg: Partial<FlashConfig> | null | undefined, broker: BrokerUrl, env: NodeJS.ProcessEnv = process.env): Partial<DeviceSettingsJson> {
+  const url = `${broker.scheme}://${broker.host}:${broker.port}${broker.path ?? ""}`;
+  const config = cfg && cfg.device ? (cfg as FlashConfig) : null;
+  const { board: _board, ...s } = deviceSettings({ board: loadBoard(cfg?.board ?? "esp32-devkitc"), config, env, brokerUrl: url });
+  if (!config?.device?.clientId) delete (s as Partial<DeviceSettingsJson>).clientId;
+  return s;
 }
 
 type Json = Record<string, any>;
-
-/** Device settings (Storage wisp.json) from flash.config.json and flags. */
-export function settingsFromConfig(cfg: Json, broker: { scheme: string; host: string; port: number; path?: string }): Partial<DeviceSettingsJson> {
-  const dev = cfg.device ?? {};
-  const s: Partial<DeviceSettingsJson> = {
-    brokerHost: broker.host,
-    brokerPort: broker.port,
-    brokerScheme: broker.scheme,
-  };
-  if (broker.path !== undefined) s.brokerPath = broker.path;
-  if (dev.clientId) s.clientId = dev.clientId;
-  if (dev.topicPrefix) s.topicPrefix = dev.topicPrefix;
-  if (dev.wifi?.ssid) s.wifiSsid = dev.wifi.ssid;
-  s.wifiPassword = process.env.WISP_WIFI_PASSWORD ?? "";
-  s.username = dev.broker?.username ?? null;
-  s.password = process.env.WISP_MQTT_PASSWORD ?? dev.broker?.password ?? null;
-  if (cfg.telemetry?.intervalSeconds) s.intervalSeconds = cfg.telemetry.intervalSeconds;
-  if (cfg.telemetry?.qos !== undefined) s.qos = cfg.telemetry.qos;
-  if (cfg.mqtt?.keepAliveSeconds !== undefined) s.keepAliveSeconds = cfg.mqtt.keepAliveSeconds;
-  if (cfg.mqtt?.cleanSession !== undefined) s.cleanSession = cfg.mqtt.cleanSession;
-  if (typeof cfg.telemetry?.mode === "string") (s as Record<string, unknown>).mode = cfg.telemetry.mode;
-  if (cfg.power && typeof cfg.power === "object") (s as Record<string, unknown>).power = cfg.power;
-  if (typeof cfg.telemetry?.commands === "boolean") (s as Record<string, unknown>).commands = cfg.telemetry.commands;
-  return s;
-}
 
 function clockText(ms: number): string {
   const neg = ms < 0;
@@ -160,17 +157,26 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
     return 0;
   }
 
-  let cfg: Json = {};
+  const env = io.env ?? process.env;
+  let cfg: FlashConfig | null = null;
   const cfgFile = args.config ?? (fs.existsSync("flash.config.json") ? "flash.config.json" : undefined);
   if (cfgFile) {
     try {
-      cfg = JSON.parse(fs.readFileSync(cfgFile, "utf8"));
+      cfg = loadConfig(cfgFile);
     } catch (e) {
-      out(`wisp emulate: cannot read config ${cfgFile}: ${(e as Error).message}`);
+      out(`wisp emulate: ${e instanceof ConfigError ? e.message : `cannot read config ${cfgFile}: ${(e as Error).message}`}`);
       return 2;
     }
   }
-  const boardId = args.board ?? cfg.board ?? "esp32-devkitc";
+  const boardId = args.board ?? cfg?.board ?? "esp32-devkitc";
+  let boardConfig: BoardConfig;
+  try {
+    boardConfig = loadBoard(boardId);
+  } catch (e) {
+    const known = fs.existsSync(DEFAULT_BOARDS_DIR) && !/known boards/.test((e as Error).message) ? ` (boards: ${listBoards().join(", ")})` : "";
+    out(`wisp emulate: ${(e as Error).message}${known}`);
+    return 2;
+  }
   const app = args.app ?? path.join("dist", "espruino", "app.js");
   if (!fs.existsSync(app)) {
     out(`wisp emulate: ${app} is missing: run \`npm run build\` first, or pass --app FILE`);
@@ -180,14 +186,14 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
   const statusEvery = args.statusEvery ?? (args.virtual ? 3_600_000 : 60_000);
 
   let embedded: EmbeddedBroker | null = null;
-  let brokerUrl = args.broker ?? (cfg.device?.broker?.url || "");
+  let brokerUrl = args.broker ?? configuredBrokerUrl(cfg, env);
   if (!brokerUrl) {
     embedded = await startAedes();
     brokerUrl = embedded.url;
   }
-  let broker: ReturnType<typeof parseBrokerUrl>;
+  let settings: DeviceSettingsJson;
   try {
-    broker = parseBrokerUrl(brokerUrl);
+    settings = deviceSettings({ board: boardConfig, config: cfg, env, brokerUrl });
   } catch (e) {
     await embedded?.close();
     out(`wisp emulate: ${(e as Error).message}`);
@@ -199,20 +205,19 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
   let board: EmulatedBoard;
   try {
     board = new EmulatedBoard({
-      board: boardId.endsWith(".json") ? boardId : boardId,
+      board: boardConfig,
       app,
       storageDir: args.storageDir,
       eraseStorage: args.erase,
       clock: args.virtual ? "virtual" : "real",
       seed: args.seed,
-      settings: settingsFromConfig(cfg, broker),
+      settings,
       battery: args.battery !== undefined ? { percent: args.battery } : undefined,
       boot: false,
     });
   } catch (e) {
     await embedded?.close();
-    const known = fs.existsSync(DEFAULT_BOARDS_DIR) ? ` (boards: ${listBoards().join(", ")})` : "";
-    out(`wisp emulate: ${(e as Error).message}${known}`);
+    out(`wisp emulate: ${(e as Error).message}`);
     return 2;
   }
   const start = board.clock.now();
@@ -220,7 +225,7 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
   const stamp = () => `[${clockText(rel())}]`;
 
   // The independent observer: MQTT.js on the same broker.
-  const observerTopic = embedded ? "#" : `${settingsFromConfig(cfg, broker).topicPrefix ?? "wisp"}/#`;
+  const observerTopic = embedded ? "#" : `${settings.topicPrefix}/#`;
   let messages = 0;
   let observer: mqtt.MqttClient | null = null;
   // Under the virtual clock, hold time still while a PUBLISH the board sent is on
@@ -247,10 +252,14 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
       inTransit.push(done);
     }
   });
-  if (broker.scheme === "mqtt" || broker.scheme === "mqtts" || broker.scheme === "ws" || broker.scheme === "wss") {
-    try {
-      observer = await mqtt.connectAsync(brokerUrl.replace(/^tcp:/, "mqtt:").replace(/^tls:/, "mqtts:"), { clientId: `wisp-emulate-observer-${process.pid}`, reconnectPeriod: 0, connectTimeout: 5000 });
-      observer.on("message", (topic, payload, packet) => {
+  const tlsWarning = espruinoTlsWarning(boardConfig, settings);
+  if (tlsWarning) emit({ type: "warning", t: 0, code: "TLS_UNVERIFIED", message: tlsWarning }, `warning: ${tlsWarning}`);
+  try {
+    observer = await connectObserver({
+      url: brokerUrl,
+      topic: observerTopic,
+      timeoutMs: io.observerTimeoutMs,
+      onMessage: (topic, payload, packet) => {
         messages++;
         inTransit.shift()?.();
         const text = payload.toString("utf8");
@@ -258,12 +267,14 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
           { type: "publish", t: rel(), topic, payload: text, qos: packet.qos, retain: packet.retain, bytes: payload.length },
           `${stamp()} publish ${topic} ${text.length > 200 ? text.slice(0, 200) + "..." : text} (qos ${packet.qos}${packet.retain ? ", retained" : ""}, ${payload.length} B)`,
         );
-      });
-      await observer.subscribeAsync(observerTopic, { qos: 1 });
-    } catch (e) {
-      emit({ type: "warning", t: rel(), message: `observer could not connect: ${(e as Error).message}` }, `${stamp()} warning: observer could not connect to ${brokerUrl}: ${(e as Error).message}`);
-      observer = null;
-    }
+      },
+      onError: (e) => emit({ type: "warning", t: rel(), code: "OBSERVER", message: `observer: ${e.message}` }, `${stamp()} warning: observer: ${e.message}`),
+    });
+  } catch (e) {
+    // The board boots anyway; only the printing of its publishes is lost.
+    const message = `observer dropped, publishes will not be shown: ${brokerUrl}: ${(e as Error).message}`;
+    emit({ type: "warning", t: rel(), code: "OBSERVER", message }, `${stamp()} warning: ${message}`);
+    observer = null;
   }
   emit(
     { type: "start", board: board.config.id, app, broker: brokerUrl, embedded: !!embedded, clock: board.clock.kind, durationMs: Number.isFinite(duration) ? duration : null },
@@ -338,7 +349,7 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
   for (const d of inTransit.splice(0)) d();
   const report = board.energy();
   const boots = board.bootCount;
-  const reportData = recorder ? recorder.finish(`wisp energy report: ${board.config.id}, ${settingsFromConfig(cfg, broker).mode ?? "auto"} mode`, messages) : null;
+  const reportData = recorder ? recorder.finish(`wisp energy report: ${board.config.id}, ${settings.mode ?? "auto"} mode`, messages) : null;
   board.stop();
   process.off("SIGINT", onSigint);
   serial?.close();

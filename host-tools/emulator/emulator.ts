@@ -28,6 +28,10 @@ import { SocketSet, makeNetModule, type SocketEvent } from "./net.ts";
 import { collectReachable, estimateBlocks, type MemoryFigures } from "./memory.ts";
 import { atob, btoa, bytesToLatin1, crc32, formatValue, gatherBytes } from "./espruino-api.ts";
 import { seededRng } from "./random.ts";
+import { defaultSettings, type DeviceSettingsJson } from "../device/settings.ts";
+
+// The settings type and defaults live with the flasher's in host-tools/device/.
+export { defaultSettings, type DeviceSettingsJson };
 
 export type BootCause = "power-on" | "timer" | "reset" | "load";
 /** ESP32.getWakeupCause() codes (ESP-IDF esp_sleep_wakeup_cause_t). */
@@ -43,19 +47,6 @@ export type BoardEvent =
   | { type: "wake"; t: number }
   | { type: "error"; t: number; message: string }
   | { type: "stop"; t: number };
-
-export interface DeviceSettingsJson {
-  clientId: string;
-  brokerHost: string;
-  brokerPort: number;
-  brokerScheme: string;
-  username: string | null;
-  password: string | null;
-  topicPrefix: string;
-  wifiSsid: string;
-  wifiPassword: string;
-  [extra: string]: unknown;
-}
 
 export interface StartBoardOptions {
   /** Board id (boards/<id>.json), a path to a board JSON, or a loaded config. Default "esp32-devkitc". */
@@ -605,23 +596,6 @@ function ctxIsPlatform(v: unknown): boolean {
 function readApp(file: string): string {
   if (!fs.existsSync(file)) throw new Error(`app ${file} does not exist (run \`npm run build\` first, or pass --app)`);
   return fs.readFileSync(file, "utf8");
-}
-
-export function defaultSettings(cfg: BoardConfig): DeviceSettingsJson {
-  return {
-    clientId: `wisp-${cfg.id}`,
-    brokerHost: "127.0.0.1",
-    brokerPort: 1883,
-    brokerScheme: "mqtt",
-    username: null,
-    password: null,
-    topicPrefix: "wisp",
-    wifiSsid: "wisp-emulated-ap",
-    wifiPassword: "",
-    keepAliveSeconds: 60,
-    intervalSeconds: 60,
-    board: { id: cfg.id, buffers: cfg.buffers, adc: cfg.adc },
-  };
 }
 
 /** Create and boot an emulated board. */

@@ -15,10 +15,22 @@
  *     are ordinary sandbox calls; a reboot they cause happens after the line.
  * Line endings out are "\r\n", as Espruino's.
  * While the board is in deep sleep the chip is off: input is dropped.
+ *
+ * The console device itself is part of what the REPL offers: the ESP32 build's
+ * console is `Serial1` (`boards/ESP32.py`: default_console EV_SERIAL1, so
+ * `process.env.CONSOLE` is "Serial1"), and tools such as `@espruino-tools/core`
+ * answer through it with `eval(process.env.CONSOLE).println(...)`. So every run the
+ * REPL is attached to gets (see `installConsoleObjects`):
+ *   - `Serial1` with print / println / write (jswrap_serial.c), writing to this console;
+ *   - `LED1` = D2 and `BTN1` = D0, the ESP32 board file's only devices: there is no
+ *     `LED2`, so `digitalPulse(LED2,1,100)` fails with a ReferenceError, as on a board;
+ *   - `digitalPulse(pin, value, ms)` (jswrap_io.c), which drives no real pin here;
+ *   - `E.dumpStr()` (jswrap_espruino.c): the code that recreates the program's globals,
+ *     "" when there are none (the real interpreter's answer on an empty board).
  */
 import vm from "node:vm";
 import type { EmulatedBoard } from "./emulator.ts";
-import { formatValue } from "./espruino-api.ts";
+import { bytesToLatin1, formatValue, gatherBytes } from "./espruino-api.ts";
 
 export interface ReplOptions {
   timeoutMs?: number;
@@ -45,10 +57,12 @@ export class SerialRepl {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.detach = board.onConsole((t) => this.write(t));
     board.on("event", this.onEvent);
+    installConsoleObjects(board);
     if (opts.banner !== false) this.write(this.bannerText() + ">");
   }
 
   private onEvent = (e: { type: string; cause?: string }) => {
+    if (e.type === "boot") installConsoleObjects(this.board);
     if (e.type === "boot" && e.cause === "reset") this.write(this.bannerText() + ">");
   };
 
@@ -168,4 +182,67 @@ export function isIncomplete(code: string): boolean {
     const m = String((e as Error).message);
     return /Unexpected end of input|Unterminated template|missing \) after argument list/.test(m) && !/Invalid or unexpected token/.test(m);
   }
+}
+
+/**
+ * Give the board's current run the console objects of the ESP32 build (see the
+ * header). They are host-realm values, as the emulator's other platform globals are,
+ * and their names join the run's baseline so `process.memory()` does not count them
+ * as the program's.
+ */
+export function installConsoleObjects(board: EmulatedBoard): void {
+  const sandbox = board.sandbox;
+  if (!sandbox) return;
+  const ctx = sandbox.context as Record<string, unknown>;
+  if (ctx.Serial1 !== undefined) return;
+  const write = (text: string) => board.consoleWrite(text);
+  const serial1 = {
+    print: (v: unknown) => write(formatValue(v)),
+    println: (v: unknown) => write(formatValue(v) + "\r\n"),
+    write: (...args: unknown[]) => write(bytesToLatin1(gatherBytes(args))),
+    toString: () => "Serial1",
+  };
+  const pin = (name: string) => ctx[name];
+  const globals: Record<string, unknown> = {
+    Serial1: serial1,
+    LED1: pin("D2"),
+    BTN1: pin("D0"),
+    digitalPulse: (p: unknown, _value: unknown, _ms: unknown) => {
+      if (p === undefined) throw new TypeError("digitalPulse: pin is undefined");
+    },
+  };
+  const baseline = (board as unknown as { run?: { baselineNames?: Set<string> } }).run?.baselineNames;
+  for (const [k, v] of Object.entries(globals)) {
+    Object.defineProperty(ctx, k, { value: v, writable: true, configurable: true, enumerable: false });
+    baseline?.add(k);
+  }
+  const E = ctx.E as Record<string, unknown> | undefined;
+  if (E && typeof E === "object" && !("dumpStr" in E)) {
+    E.dumpStr = () => dumpGlobals(ctx, baseline);
+  }
+}
+
+/** What E.dumpStr() prints: each program global as a statement that recreates it. */
+function dumpGlobals(ctx: Record<string, unknown>, baseline: Set<string> | undefined): string {
+  if (!baseline) return "";
+  let out = "";
+  for (const k of Object.getOwnPropertyNames(ctx)) {
+    if (baseline.has(k)) continue;
+    const d = Object.getOwnPropertyDescriptor(ctx, k);
+    if (!d || !("value" in d)) continue;
+    const v = d.value;
+    if (typeof v === "function") {
+      const src = Function.prototype.toString.call(v);
+      out += (/^function[\s(]/.test(src) ? src.replace(/^function\s*\(/, `function ${k}(`) : `var ${k} = ${src};`) + "\n";
+    } else {
+      let text: string;
+      try {
+        text = JSON.stringify(v) ?? "undefined";
+      } catch {
+        text = "undefined";
+      }
+      out += `var ${k} = ${text};\n`;
+    }
+  }
+  return out;
 }

@@ -5,11 +5,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ConfigError, deviceSettings, loadConfig } from "./config.ts";
+import { BoardConfigError, loadBoard } from "../device/board.ts";
+import { ConfigError, loadConfig } from "../device/config.ts";
+import { configuredBrokerUrl, deviceSettings } from "../device/settings.ts";
+import { espruinoTlsWarning } from "../device/tls-warning.ts";
 import { EspruinoRepl, linkFromSerialPort } from "./espruino.ts";
 import { closePort, FlashError, listPorts, openPort } from "./serial.ts";
 import { flashApp, type FlashEvent } from "./upload.ts";
-import { BoardConfigError, loadBoard } from "../emulator/board.ts";
 
 export const FLASH_USAGE = `usage: wisp flash [options]
 
@@ -20,7 +22,7 @@ export const FLASH_USAGE = `usage: wisp flash [options]
   --chunk N         bytes of app per Storage write (default 256)
   --no-settings     leave the board's wisp.json alone
   --no-reset        do not load() the new app after the upload
-  --json            one JSON object per line (events: board, start, progress, verified, settings, boot, done, error)
+  --json            one JSON object per line (events: warning, board, start, progress, verified, settings, boot, done, error)
   -h, --help        this text
 
 Settings come from the config; the environment overrides secrets and a few fields:
@@ -120,7 +122,18 @@ export async function runFlash(argv: string[], io: CliIo = {}): Promise<number> 
     } catch (e) {
       throw new ConfigError(cfgFile, [`board: ${JSON.stringify(cfg.board)} — expected a board of boards/ (${(e as Error).message})`]);
     }
-    const settings = a.settings ? deviceSettings(cfg, env, undefined, cfgFile) : undefined;
+    let settings: ReturnType<typeof deviceSettings> | undefined;
+    if (a.settings) {
+      const brokerUrl = configuredBrokerUrl(cfg, env);
+      if (!brokerUrl) throw new ConfigError(cfgFile, ['device.broker.url: "" — expected the broker the board should reach (or set WISP_BROKER_URL)']);
+      try {
+        settings = deviceSettings({ board, config: cfg, env, brokerUrl });
+      } catch (e) {
+        throw new ConfigError(cfgFile, [`${env.WISP_BROKER_URL ? "WISP_BROKER_URL" : "device.broker.url"}: ${(e as Error).message}`]);
+      }
+      const tlsWarning = espruinoTlsWarning(board, settings);
+      if (tlsWarning) out(json ? JSON.stringify({ event: "warning", code: "TLS_UNVERIFIED", message: tlsWarning }) : `warning: ${tlsWarning}`);
+    }
     let appFile = a.app;
     if (!appFile) {
       const { build } = await import("../compiler/build.ts");

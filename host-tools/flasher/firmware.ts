@@ -6,7 +6,7 @@
  * the ROM's MD5 of the written region with the host's.
  *
  * The flasher stub is not uploaded: the ROM's own commands suffice and keep the
- * path testable against the emulated ROM (rom-emulator.ts).
+ * path testable against the emulated ROM (test/doubles/rom-emulator.ts).
  */
 import crypto from "node:crypto";
 import fs from "node:fs";

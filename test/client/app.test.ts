@@ -5,44 +5,14 @@
  * Virtual clock; aedes in-process; MQTT.js observes.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { after, test } from "node:test";
-import { startBoard, type EmulatedBoard } from "../../host-tools/emulator/emulator.ts";
-import { artifactPath } from "../helpers/artifacts.ts";
-import { cleanupAll, onCleanup, peer, startAedes } from "./harness.ts";
+import { bootApp, type Seen } from "../helpers/boot-app.ts";
+import { cleanupAll, peer } from "./harness.ts";
 
 after(cleanupAll);
 
-interface Seen {
-  topic: string;
-  payload: string;
-  qos: number;
-  retain: boolean;
-}
-
-async function setup(settings: Record<string, unknown>, wifi: Record<string, unknown> = {}): Promise<{ board: EmulatedBoard; seen: Seen[]; consoleText: () => string; port: number }> {
-  const b = await startAedes();
-  const obs = await peer(b.port);
-  const seen: Seen[] = [];
-  obs.on("message", (topic, payload, pk) => seen.push({ topic, payload: payload.toString("latin1"), qos: pk.qos, retain: pk.retain }));
-  await obs.subscribeAsync("wisp/#", { qos: 1 });
-  let text = "";
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-app-"));
-  const board = startBoard({
-    board: "esp32-lipo-sensor",
-    app: artifactPath("espruino", "app"),
-    storageDir: dir,
-    clock: "virtual",
-    seed: 3,
-    settings: { brokerPort: b.port, clientId: "t1", keepAliveSeconds: 30, intervalSeconds: 10, qos: 1, ...settings },
-    wifi,
-    console: (t) => (text += t),
-  });
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  onCleanup(() => board.stop());
-  return { board, seen, consoleText: () => text, port: b.port };
+async function setup(settings: Record<string, unknown>, wifi: Record<string, unknown> = {}) {
+  return bootApp({ seed: 3, settings: { clientId: "t1", keepAliveSeconds: 30, intervalSeconds: 10, qos: 1, ...settings }, wifi });
 }
 
 const telemetry = (seen: Seen[]) => seen.filter((m) => m.topic === "wisp/t1/telemetry");

@@ -22,12 +22,14 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { Aedes } from "aedes";
 import { WebSocketServer, createWebSocketStream, type WebSocket } from "ws";
-import { parseBrokerUrl, settingsFromConfig } from "../../host-tools/emulator/cli-emulate.ts";
-import { startBoard } from "../../host-tools/emulator/emulator.ts";
-import { artifactPath, loadEspruinoBundle, LUA, runLua } from "../helpers/artifacts.ts";
+import { loadBoard } from "../../host-tools/device/board.ts";
+import { parseBrokerUrl } from "../../host-tools/device/broker-url.ts";
+import { deviceSettings } from "../../host-tools/device/settings.ts";
+import { bootApp } from "../helpers/boot-app.ts";
+import { loadEspruinoBundle, LUA, runLua } from "../helpers/artifacts.ts";
 import { hasCommand, skipUnless } from "../helpers/system-deps.ts";
 import { freePort, mosquittoSkip, startMosquitto } from "../helpers/mosquitto.ts";
-import { bstr, buf, cleanupAll, HOST, NodePlatform, onCleanup, peer, startAedes, recordEvents, waitFor } from "./harness.ts";
+import { bstr, buf, cleanupAll, HOST, makeClient, NodePlatform, onCleanup, peer, startAedes, waitFor } from "./harness.ts";
 
 after(cleanupAll);
 
@@ -69,7 +71,7 @@ async function aedesOverWs(tlsOpts: { key: Buffer; cert: Buffer } | null = null,
     (ws) => {
       const stream = createWebSocketStream(ws);
       stream.on("error", () => {});
-      b.broker.handle(stream as any);
+      b.aedes.handle(stream as any);
     },
     path,
     tlsOpts,
@@ -79,30 +81,26 @@ async function aedesOverWs(tlsOpts: { key: Buffer; cert: Buffer } | null = null,
 
 /** The client from the wsclient bundle, on a WsPlatform over the harness NodePlatform. */
 function makeWsClient(port: number, path = "/mqtt") {
-  const { exports: wisp } = loadEspruinoBundle("wsclient");
-  const platform = new NodePlatform();
-  onCleanup(() => platform.shutdown());
-  const ws = new wisp.WsPlatform(platform, path, 512, 512);
-  const cfg = new wisp.ClientConfig();
-  cfg.host = HOST;
-  cfg.port = port;
-  cfg.connect.clientId = "wsdev";
-  cfg.backoffMinMs = 100;
-  cfg.backoffMaxMs = 400;
-  cfg.autoReconnect = false;
-  cfg.rxSize = 1024;
-  cfg.txSize = 1024;
-  cfg.slotSize = 1024;
-  const client = new wisp.Client(ws, cfg);
-  const ev = recordEvents(wisp, client);
+  const t = makeClient(
+    port,
+    (cfg) => {
+      cfg.connect.clientId = "wsdev";
+      cfg.autoReconnect = false;
+      cfg.rxSize = 1024;
+      cfg.txSize = 1024;
+      cfg.slotSize = 1024;
+    },
+    new NodePlatform(),
+    { bundle: "wsclient", transport: (wisp, platform) => new wisp.WsPlatform(platform, path, 512, 512) },
+  );
   onCleanup(() => {
     try {
-      client.disconnect();
+      t.client.disconnect();
     } catch {
       // already gone
     }
   });
-  return { wisp, client, platform, ev };
+  return t;
 }
 
 /** Connect, subscribe at QoS 1, publish at QoS 1 both ways; MQTT.js observes over TCP. */
@@ -164,35 +162,25 @@ test("mosquitto websockets listener: the same exchange", { skip: mosquittoSkip()
 /** The telemetry app on the emulated board against aedes over ws/wss; returns when it published `n` readings. */
 async function appOverWs(scheme: "ws" | "wss", wsPath: string, tlsOpts: { key: Buffer; cert: Buffer } | null): Promise<void> {
   const b = await aedesOverWs(tlsOpts, wsPath);
-  const obs = await peer(b.tcpPort);
-  const seen: { topic: string; payload: string; qos: number }[] = [];
-  obs.on("message", (topic, payload, pk) => seen.push({ topic, payload: payload.toString("latin1"), qos: pk.qos }));
-  await obs.subscribeAsync("wisp/#", { qos: 1 });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-ws-app-"));
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  let text = "";
-  const board = startBoard({
-    board: "esp32-lipo-sensor",
-    app: artifactPath("espruino", "app"),
-    storageDir: dir,
-    clock: "virtual",
+  const app = await bootApp({
+    broker: { port: b.tcpPort },
     seed: 5,
     settings: { brokerPort: b.wsPort, brokerScheme: scheme, brokerPath: wsPath, clientId: "w1", keepAliveSeconds: 30, intervalSeconds: 10, qos: 1, mode: "stay" },
-    console: (t) => (text += t),
   });
-  onCleanup(() => board.stop());
+  const { board, seen } = app;
+  const text = app.consoleText;
   const tele = () => seen.filter((m) => m.topic === "wisp/w1/telemetry");
   await board.runUntil(() => tele().length >= 2, 60000, `two readings over ${scheme}`);
   const afterBoot = board.bufferCount();
   await board.runUntil(() => tele().length >= 6, 120000, `six readings over ${scheme}`);
   assert.equal(board.bufferCount(), afterBoot, "no buffer constructed per frame");
-  assert.deepEqual(seen[0], { topic: "wisp/w1/status", payload: "online", qos: 1 });
+  assert.deepEqual(seen[0], { topic: "wisp/w1/status", payload: "online", qos: 1, retain: false });
   // runUntil stops once six are in; a seventh may already be on its way.
   assert.deepEqual(tele().map((m) => JSON.parse(m.payload).seq).slice(0, 6), [1, 2, 3, 4, 5, 6]);
   assert.ok(tele().every((m) => m.qos === 1));
   assert.deepEqual(b.protocols, ["mqtt"]);
   assert.ok(board.events.some((e: any) => e.type === "socket" && e.event === "connect" && e.tls === (scheme === "wss")), "transport under the WebSocket");
-  assert.ok(text.includes("mqtt connected"), text);
+  assert.ok(text().includes("mqtt connected"), text());
 }
 
 test("the app on the emulated board: brokerScheme ws, brokerPath /mqtt (virtual clock, aedes over ws)", { timeout: 20000 }, async () => {
@@ -417,7 +405,7 @@ test("broker URLs: ws/wss carry the path into wisp.json brokerPath (default /mqt
   assert.deepEqual(parseBrokerUrl("ws://127.0.0.1:9001"), { scheme: "ws", host: "127.0.0.1", port: 9001, path: "/mqtt" });
   assert.deepEqual(parseBrokerUrl("wss://broker.example/a/b"), { scheme: "wss", host: "broker.example", port: 443, path: "/a/b" });
   assert.deepEqual(parseBrokerUrl("mqtt://h"), { scheme: "mqtt", host: "h", port: 1883 });
-  const s = settingsFromConfig({}, parseBrokerUrl("ws://h:8080/ws"));
+  const s = deviceSettings({ board: loadBoard("esp32-devkitc"), env: {}, brokerUrl: "ws://h:8080/ws" });
   assert.equal(s.brokerScheme, "ws");
   assert.equal(s.brokerPath, "/ws");
   assert.throws(() => parseBrokerUrl("ws://h:1/has space"), /bad broker URL/);

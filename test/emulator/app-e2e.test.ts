@@ -6,12 +6,13 @@
  * against the board JSON by hand.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
-import { startAedes } from "../../host-tools/emulator/broker.ts";
-import { startBoard } from "../../host-tools/emulator/emulator.ts";
-import { artifactPath } from "../helpers/artifacts.ts";
+import { after, test } from "node:test";
+import { bootApp } from "../helpers/boot-app.ts";
+import { cleanupAll } from "../helpers/cleanup.ts";
 import { mosquittoSkip, startMosquitto } from "../helpers/mosquitto.ts";
-import { observe, rawBoard, tmpDir, withTimeout } from "./fixtures/util.ts";
+import { rawBoard, withTimeout } from "./fixtures/util.ts";
+
+after(cleanupAll);
 
 async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
   await withTimeout(
@@ -25,47 +26,31 @@ async function until(pred: () => boolean, ms: number, what: string): Promise<voi
 
 for (const kind of ["aedes", "mosquitto"] as const) {
   test(`built app: birth then telemetry through ${kind}, seen by MQTT.js`, { timeout: 60_000, skip: kind === "mosquitto" ? mosquittoSkip() : false }, async () => {
-    const broker = kind === "aedes" ? await startAedes() : await startMosquitto();
-    const obs = await observe(broker.url, "wisp/#");
-    const board = startBoard({
-      board: "esp32-lipo-sensor",
-      app: artifactPath("espruino", "app"),
-      storageDir: tmpDir(),
-      clock: "virtual",
-      seed: 5,
-      settings: { brokerPort: broker.port, clientId: `app-${kind}`, intervalSeconds: 30, keepAliveSeconds: 60, qos: 1 },
-    });
+    const mosquitto = kind === "mosquitto" ? await startMosquitto() : null;
+    const app = await bootApp({ broker: mosquitto ?? undefined, seed: 5, settings: { clientId: `app-${kind}`, intervalSeconds: 30, keepAliveSeconds: 60, qos: 1 } });
+    const { board, seen } = app;
     try {
       await withTimeout(board.runFor(5 * 60_000), 30_000, "5 virtual minutes");
-      await until(() => obs.got.filter((m) => m.topic.endsWith("/telemetry")).length >= 10, 5000, "ten readings at the observer");
-      assert.deepEqual(obs.got[0], { topic: `wisp/app-${kind}/status`, payload: "online", retain: false });
-      const seqs = obs.got.filter((m) => m.topic === `wisp/app-${kind}/telemetry`).map((m) => JSON.parse(m.payload).seq);
+      await until(() => app.on("telemetry").length >= 10, 5000, "ten readings at the observer");
+      assert.deepEqual(seen[0], { topic: `wisp/app-${kind}/status`, payload: "online", qos: 1, retain: false });
+      const seqs = seen.filter((m) => m.topic === `wisp/app-${kind}/telemetry`).map((m) => JSON.parse(m.payload).seq);
       assert.deepEqual(seqs.slice(0, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     } finally {
-      board.stop();
-      await obs.close();
-      await ("close" in broker ? broker.close() : broker.stop());
+      await app.close();
+      await mosquitto?.stop();
     }
   });
 }
 
 test("built app: 24 simulated hours in well under a minute, energy matching the board JSON by hand", { timeout: 90_000 }, async () => {
-  const broker = await startAedes();
-  const obs = await observe(broker.url, "wisp/#");
-  const board = startBoard({
-    board: "esp32-lipo-sensor",
-    app: artifactPath("espruino", "app"),
-    storageDir: tmpDir(),
-    clock: "virtual",
-    seed: 11,
-    settings: { brokerPort: broker.port, clientId: "day", intervalSeconds: 300, keepAliveSeconds: 120, qos: 1 },
-  });
+  const app = await bootApp({ seed: 11, settings: { clientId: "day", intervalSeconds: 300, keepAliveSeconds: 120, qos: 1 } });
+  const { board, seen } = app;
   try {
     const t0 = Date.now();
     await withTimeout(board.runFor(24 * 3_600_000), 60_000, "24 virtual hours");
     const realMs = Date.now() - t0;
     assert.ok(realMs < 60_000, `24 h took ${realMs} ms of real time`);
-    await until(() => obs.got.filter((m) => m.topic === "wisp/day/telemetry").length >= 288, 5000, "a day of readings");
+    await until(() => seen.filter((m) => m.topic === "wisp/day/telemetry").length >= 288, 5000, "a day of readings");
 
     const e = board.energy();
     const cur = rawBoard("esp32-lipo-sensor").currentMa as Record<string, number>;
@@ -77,8 +62,6 @@ test("built app: 24 simulated hours in well under a minute, energy matching the 
     // Staying connected, the radio idles in modem sleep almost all day: ~25 mA.
     assert.ok(e.avgMa > cur.modemSleep * 0.95 && e.avgMa < cur.modemSleep * 1.2, `average ${e.avgMa} mA`);
   } finally {
-    board.stop();
-    await obs.close();
-    await broker.close();
+    await app.close();
   }
 });

@@ -8,7 +8,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { ConfigError, deviceSettings, loadConfig, validateConfig, type FlashConfig } from "../../host-tools/flasher/config.ts";
+import { loadBoard } from "../../host-tools/device/board.ts";
+import { ConfigError, loadConfig, validateConfig, type FlashConfig } from "../../host-tools/device/config.ts";
+import { configuredBrokerUrl, deviceSettings as mapSettings } from "../../host-tools/device/settings.ts";
 import { runFlash } from "../../host-tools/flasher/cli-flash.ts";
 
 function valid(): any {
@@ -112,6 +114,12 @@ test("wisp flash reports config problems before touching any port", async () => 
   }
 });
 
+/** The flasher's use of the one mapping: the board from the config, the broker from WISP_BROKER_URL or the config. */
+function deviceSettings(cfg: FlashConfig, env: NodeJS.ProcessEnv) {
+  const brokerUrl = configuredBrokerUrl(cfg, env);
+  return mapSettings({ board: loadBoard(cfg.board), config: cfg, env, brokerUrl });
+}
+
 test("device settings: config plus environment overrides, board details from boards/", () => {
   const cfg = valid() as FlashConfig;
   const s = deviceSettings(cfg, { WISP_WIFI_PASSWORD: "envpw", WISP_MQTT_PASSWORD: "mq" });
@@ -129,7 +137,6 @@ test("device settings: config plus environment overrides, board details from boa
   assert.equal(s2.brokerScheme, "mqtts");
   assert.equal(s2.brokerPort, 8883);
   assert.equal(s2.wifiPassword, "pw");
-  assert.throws(() => deviceSettings(set(valid(), "device.broker.url", ""), {}), /device\.broker\.url: "" — expected the broker/);
   // The policy's settings reach wisp.json as the app reads them (docs/power.md).
   const withPower = set(set(set(valid(), "telemetry.mode", "sleep"), "telemetry.commands", true), "power", { highPct: 60 });
   assert.deepEqual(validateConfig(withPower), []);
@@ -140,6 +147,19 @@ test("device settings: config plus environment overrides, board details from boa
   assert.deepEqual(validateConfig(set(valid(), "device.broker.url", "ws://broker.local:8080/mqtt")), []);
 });
 
+test("wisp flash: no broker URL in the config nor WISP_BROKER_URL is a config error naming the field", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-cfg-"));
+  try {
+    const f = path.join(dir, "c.json");
+    fs.writeFileSync(f, JSON.stringify(set(valid(), "device.broker.url", "")));
+    const lines: string[] = [];
+    assert.equal(await runFlash(["--config", f, "--app", f, "--port", "/dev/null-not"], { out: (l) => lines.push(l), env: {} }), 1);
+    assert.match(lines.join("\n"), /device\.broker\.url: "" — expected the broker the board should reach/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("wisp flash: an unknown board id names the field and the known boards", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-cfg-"));
   try {
@@ -148,6 +168,32 @@ test("wisp flash: an unknown board id names the field and the known boards", asy
     const lines: string[] = [];
     assert.equal(await runFlash(["--config", f, "--app", f, "--port", "/dev/null-not"], { out: (l) => lines.push(l) }), 1);
     assert.match(lines.join("\n"), /board: "esp32-nope" — expected a board of boards\/ \(unknown board "esp32-nope".*known boards: .*esp32-lipo-sensor/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("wisp flash warns that Espruino's TLS does not verify the broker (mqtts:// or wss://, config or WISP_BROKER_URL), before opening the port", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-cfg-"));
+  try {
+    const f = path.join(dir, "c.json");
+    const flash = async (url: string, env: NodeJS.ProcessEnv, json = false) => {
+      fs.writeFileSync(f, JSON.stringify(set(valid(), "device.broker.url", url)));
+      const lines: string[] = [];
+      const code = await runFlash(["--config", f, "--app", f, "--port", "/dev/null-not", ...(json ? ["--json"] : [])], { out: (l) => lines.push(l), env });
+      assert.equal(code, 1, "the missing port still fails the flash");
+      return lines;
+    };
+    const tls = await flash("mqtts://broker.local:8883", {});
+    assert.match(tls[0], /^warning: esp32-lipo-sensor runs Espruino 2v24, whose TLS does not verify the broker's certificate: mqtts:\/\/broker\.local:8883 .*man-in-the-middle.*docs\/device\.md/);
+    assert.match(tls.at(-1)!, /\/dev\/null-not/, "then the port error");
+    const viaEnv = await flash("mqtt://broker.local", { WISP_BROKER_URL: "wss://broker.example/mqtt" }, true);
+    const w = JSON.parse(viaEnv[0]);
+    assert.equal(w.event, "warning");
+    assert.equal(w.code, "TLS_UNVERIFIED");
+    assert.match(w.message, /wss:\/\/broker\.example:443/);
+    const plain = await flash("mqtt://broker.local", {});
+    assert.ok(!plain.some((l) => /warning/.test(l)), plain.join("\n"));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { loadBoard } from "../../host-tools/emulator/board.ts";
+import { loadBoard } from "../../host-tools/device/board.ts";
 import { startBoard } from "../../host-tools/emulator/emulator.ts";
 import { attachSerialRepl, openPtyPair } from "../../host-tools/emulator/pty.ts";
 import { runFlash, runPorts } from "../../host-tools/flasher/cli-flash.ts";

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import mqtt from "mqtt";
-import { startAedes } from "../../host-tools/emulator/broker.ts";
+import { startAedes } from "../helpers/aedes.ts";
 import { startBoard, type EmulatedBoard } from "../../host-tools/emulator/emulator.ts";
 import { attachSerialRepl, openPtyPair } from "../../host-tools/emulator/pty.ts";
 import { runFlash } from "../../host-tools/flasher/cli-flash.ts";

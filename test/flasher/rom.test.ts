@@ -8,7 +8,7 @@ import crypto from "node:crypto";
 import { test } from "node:test";
 import { openPtyPair, openSerialEnd } from "../../host-tools/emulator/pty.ts";
 import { flashFirmware } from "../../host-tools/flasher/firmware.ts";
-import { EmulatedRom } from "../../host-tools/flasher/rom-emulator.ts";
+import { EmulatedRom } from "../doubles/rom-emulator.ts";
 import { skipUnless } from "../helpers/system-deps.ts";
 
 async function withRom<T>(opts: ConstructorParameters<typeof EmulatedRom>[1], fn: (rom: EmulatedRom, hostPath: string) => Promise<T>) {

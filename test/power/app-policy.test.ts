@@ -6,42 +6,22 @@
  * because the ping saving outweighs the reconnect cost.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { after, test } from "node:test";
-import { startBoard } from "../../host-tools/emulator/emulator.ts";
-import { artifactPath } from "../helpers/artifacts.ts";
-import { cleanupAll, onCleanup, peer, startAedes } from "../client/harness.ts";
+import { bootApp } from "../helpers/boot-app.ts";
+import { cleanupAll } from "../helpers/cleanup.ts";
 
 after(cleanupAll);
 
 async function setup(battery: { percent?: number; volts?: number }) {
-  const b = await startAedes();
-  const obs = await peer(b.port);
+  const app = await bootApp({ seed: 5, settings: { clientId: "p1", intervalSeconds: 60, qos: 1, mode: "auto" }, battery });
   const status: string[] = [];
   const seqs: number[] = [];
-  obs.on("message", (topic, payload) => {
+  app.observer.on("message", (topic, payload) => {
     if (topic.endsWith("/status")) status.push(payload.toString());
     if (topic.endsWith("/telemetry")) seqs.push(JSON.parse(payload.toString()).seq);
   });
-  await obs.subscribeAsync("wisp/#", { qos: 1 });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-pol-"));
-  let text = "";
-  const board = startBoard({
-    board: "esp32-lipo-sensor",
-    app: artifactPath("espruino", "app"),
-    storageDir: dir,
-    clock: "virtual",
-    seed: 5,
-    settings: { brokerPort: b.port, clientId: "p1", intervalSeconds: 60, qos: 1, mode: "auto" },
-    battery,
-    console: (t) => (text += t),
-  });
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
-  onCleanup(() => board.stop());
-  const policy = () => text.split(/\r?\n/).filter((l) => l.startsWith("policy "));
-  return { board, status, seqs, policy, log: () => text };
+  const policy = () => app.consoleText().split(/\r?\n/).filter((l) => l.startsWith("policy "));
+  return { board: app.board, status, seqs, policy, log: app.consoleText };
 }
 
 test("battery falls below the high band: the connected board switches to deep sleep cleanly", { timeout: 30_000 }, async () => {

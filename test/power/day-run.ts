@@ -3,14 +3,9 @@
  * esp32-lipo-sensor against an in-process aedes, with an MQTT.js observer counting
  * the QoS 1 telemetry it receives. Shared by test/power/day.test.ts and the bench.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import mqtt from "mqtt";
-import { startAedes } from "../../host-tools/emulator/broker.ts";
-import { startBoard, type EmulatedBoard } from "../../host-tools/emulator/emulator.ts";
+import type { EmulatedBoard } from "../../host-tools/emulator/emulator.ts";
 import type { EnergyReport } from "../../host-tools/emulator/energy.ts";
-import { artifactPath } from "../helpers/artifacts.ts";
+import { bootApp } from "../helpers/boot-app.ts";
 
 export interface DayRun {
   name: string;
@@ -40,27 +35,13 @@ export interface DayOptions {
 }
 
 export async function runDay(o: DayOptions): Promise<DayRun> {
-  const broker = await startAedes();
-  const obs = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0, clientId: `obs-${o.name}-${process.pid}` });
+  const app = await bootApp({ seed: 11, settings: { clientId: "d1", qos: 1, ...o.settings }, battery: { percent: o.batteryPercent ?? 20 }, wifi: o.wifi ?? {} });
+  const { board } = app;
   const seqs: number[] = [];
   const statuses: string[] = [];
-  obs.on("message", (topic, payload) => {
+  app.observer.on("message", (topic, payload) => {
     if (topic.endsWith("/telemetry")) seqs.push(JSON.parse(payload.toString()).seq);
     else if (topic.endsWith("/status")) statuses.push(payload.toString());
-  });
-  await obs.subscribeAsync("wisp/#", { qos: 1 });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-day-"));
-  let text = "";
-  const board = startBoard({
-    board: "esp32-lipo-sensor",
-    app: artifactPath("espruino", "app"),
-    storageDir: dir,
-    clock: "virtual",
-    seed: 11,
-    settings: { brokerPort: broker.port, clientId: "d1", qos: 1, ...o.settings },
-    battery: { percent: o.batteryPercent ?? 20 },
-    wifi: o.wifi ?? {},
-    console: (t) => (text += t),
   });
   try {
     await board.runFor(o.durationMs ?? 24 * 3600_000);
@@ -72,6 +53,7 @@ export async function runDay(o: DayOptions): Promise<DayRun> {
     // publishes the will; a board in deep sleep has no connection to lose.
     for (let i = 0; i < 100 && statuses.length === before; i++) await new Promise((r) => setTimeout(r, 10));
     if (statuses.length === before) await new Promise((r) => setTimeout(r, 100));
+    const text = app.consoleText();
     const produced = Math.max(0, ...[...text.matchAll(/publish seq=(\d+)/g)].map((m) => Number(m[1])));
     const got = new Set(seqs);
     const missing: number[] = [];
@@ -90,10 +72,7 @@ export async function runDay(o: DayOptions): Promise<DayRun> {
       board,
     };
   } finally {
-    board.stop();
-    await obs.endAsync();
-    await broker.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await app.close();
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * flash.config.json: schema validation (ajv) and the device settings it yields.
+ * flash.config.json: schema validation (ajv), for `wisp flash` and `wisp emulate`.
+ * What the config becomes on the board (Storage wisp.json) is settings.ts.
  *
  * Every problem is reported as `<field>: <value> — expected <what>` so a user can
  * fix the file without reading the schema. Secrets (Wi-Fi and MQTT passwords) are
@@ -9,9 +10,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
-import { loadBoard } from "../emulator/board.ts";
-import { defaultSettings, type DeviceSettingsJson } from "../emulator/emulator.ts";
-import { parseBrokerUrl } from "../emulator/cli-emulate.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SCHEMA_PATH = path.resolve(here, "../../flash.config.schema.json");
@@ -158,39 +156,4 @@ export function loadConfig(file: string): FlashConfig {
   const problems = validateConfig(raw);
   if (problems.length) throw new ConfigError(file, problems);
   return raw as FlashConfig;
-}
-
-/**
- * The Storage `wisp.json` content for a config: board buffers/ADC from boards/<id>.json,
- * the rest from the config, secrets from the environment first
- * (WISP_WIFI_PASSWORD, WISP_MQTT_PASSWORD, also WISP_MQTT_USERNAME and WISP_BROKER_URL).
- */
-export function deviceSettings(cfg: FlashConfig, env: NodeJS.ProcessEnv = process.env, boardsDir?: string, file = "flash.config.json"): DeviceSettingsJson {
-  const board = loadBoard(cfg.board, boardsDir);
-  const url = env.WISP_BROKER_URL ?? cfg.device.broker.url;
-  if (!url) throw new ConfigError(file, ["device.broker.url: \"\" — expected the broker the board should reach (or set WISP_BROKER_URL)"]);
-  const b = parseBrokerUrl(url);
-  const s: DeviceSettingsJson = {
-    ...defaultSettings(board),
-    clientId: cfg.device.clientId,
-    topicPrefix: cfg.device.topicPrefix ?? "wisp",
-    wifiSsid: env.WISP_WIFI_SSID ?? cfg.device.wifi.ssid,
-    wifiPassword: env.WISP_WIFI_PASSWORD ?? cfg.device.wifi.password ?? "",
-    brokerHost: b.host,
-    brokerPort: b.port,
-    brokerScheme: b.scheme,
-    username: env.WISP_MQTT_USERNAME ?? cfg.device.broker.username ?? null,
-    password: env.WISP_MQTT_PASSWORD ?? cfg.device.broker.password ?? null,
-  };
-  if (b.path !== undefined) s.brokerPath = b.path;
-  if (cfg.telemetry?.intervalSeconds !== undefined) s.intervalSeconds = cfg.telemetry.intervalSeconds;
-  if (cfg.telemetry?.qos !== undefined) s.qos = cfg.telemetry.qos;
-  // The app reads these from wisp.json as `emulate` writes them (cli-emulate.ts settingsFromConfig).
-  const extra = s as unknown as Record<string, unknown>;
-  if (cfg.telemetry?.mode !== undefined) extra.mode = cfg.telemetry.mode;
-  if (cfg.telemetry?.commands !== undefined) extra.commands = cfg.telemetry.commands;
-  if (cfg.power !== undefined) extra.power = cfg.power;
-  if (cfg.mqtt?.keepAliveSeconds !== undefined) s.keepAliveSeconds = cfg.mqtt.keepAliveSeconds;
-  if (cfg.mqtt?.cleanSession !== undefined) s.cleanSession = cfg.mqtt.cleanSession;
-  return s;
 }

@@ -4,6 +4,7 @@
  */
 import { EspruinoPlatform } from "../platform/espruino";
 import { AppOptions, TelemetryApp } from "./telemetry";
+import { WifiKeeper } from "./wifi-keeper";
 
 declare function require(name: string): any;
 
@@ -26,7 +27,9 @@ function powerSettings(o: AppOptions, log: (l: string) => void): void {
 
 const p = new EspruinoPlatform();
 const s = p.settings();
-if (s === null) {
+if (p.resumeSleep()) {
+  // a wake in the middle of a long sleep: asleep again already
+} else if (s === null) {
   p.log("no device settings: write wisp.json (wisp flash / wisp emulate do)");
 } else {
   const o = new AppOptions();
@@ -42,18 +45,8 @@ if (s === null) {
   o.offlineQueue = p.buffer("offlineQueue", o.offlineQueue);
   powerSettings(o, (l: string) => p.log(l));
   const app = new TelemetryApp(p, s, o);
-  let up = false;
-  p.onWifi((on: boolean) => {
-    if (on !== up) p.log(on ? "wifi up" : "wifi down");
-    up = on;
-  });
-  if (p.wifiUp()) {
-    up = true;
-    p.log("wifi up");
-  } else {
-    p.wifiConnect(s.wifiSsid, s.wifiPassword, (err: string | null) => {
-      if (err !== null) p.log("wifi failed: " + err);
-    });
-  }
+  const wifi = new WifiKeeper(p, p, s.wifiSsid, s.wifiPassword);
+  if (o.mode === "sleep") wifi.minMs = 1000; // awake briefly: try again soon
+  wifi.start();
   app.start();
 }

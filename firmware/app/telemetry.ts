@@ -39,6 +39,8 @@ export class AppOptions {
   commands = true;
   /** Sleep mode: give up on the broker after this long awake, and sleep anyway. */
   awakeLimitMs = 30000;
+  /** Before deep sleep: wait at most this long for the socket to close (the DISCONNECT to leave). */
+  flushMs = 2000;
 }
 
 export const SESSION_FILE = "wisp.session";
@@ -76,6 +78,8 @@ export class TelemetryApp {
   statusTopic: string;
   telemetryTopic: string;
   cmdTopic: string;
+  /** `<prefix>/<id>/problem`: why the client had backed off further, published once connected. */
+  problemTopic: string;
   /** Mode in effect now ("stay" or "sleep"); with "auto" the policy sets it. */
   runMode: string;
   /** Interval in effect now (s). */
@@ -101,6 +105,7 @@ export class TelemetryApp {
     this.statusTopic = base + "/status";
     this.telemetryTopic = base + "/telemetry";
     this.cmdTopic = base + "/cmd";
+    this.problemTopic = base + "/problem";
     this.runMode = o.mode === "sleep" ? "sleep" : "stay";
     this.interval = o.intervalSeconds;
     if (o.mode === "auto") {
@@ -157,6 +162,7 @@ export class TelemetryApp {
     if (this.policy !== null) this.firstDecision();
     if (this.o.commands) c.subscribe([this.cmdTopic], [1], (topic: string, payload: string, qos: number, retain: boolean) => this.command(payload));
     c.onConnect = (sp: boolean) => {
+      this.reportTrouble();
       // With a command subscription pending, sleep mode waits for its SUBACK so that
       // queued commands arrive before the board goes back to sleep.
       if (this.runMode === "sleep" && this.phase === 0 && c.subscription(this.cmdTopic) < 0 && this.o.commands) return;
@@ -196,7 +202,16 @@ export class TelemetryApp {
     );
   }
 
+  /** Say once, when connected, why the board was quiet (refused, taken over, broker faults). */
+  private reportTrouble(): void {
+    const c = this.client;
+    if (c.trouble === 0 || !c.connected()) return;
+    const r = c.publish(this.problemTopic, clientErrorName(c.trouble), 1, false);
+    if (r >= 0) c.trouble = 0; // else (in-flight full) with the next reading
+  }
+
   publishReading(): void {
+    this.reportTrouble();
     this.seq++;
     this.p.storageWrite(SEQ_FILE, num4(this.seq));
     const r = this.client.publish(this.telemetryTopic, this.reading(), this.o.qos, false);
@@ -224,13 +239,33 @@ export class TelemetryApp {
     }
   }
 
+  /** DISCONNECT, save, then deep sleep once the socket has closed (or after flushMs). */
   private sleep(): void {
-    if (this.phase === 3) return;
+    if (this.phase >= 3) return;
     this.phase = 3;
     if (this.timer >= 0) this.p.cancel(this.timer);
-    this.client.disconnect();
-    if (!this.o.cleanSession || this.client.queued() > 0) this.client.saveSession(SESSION_FILE);
+    this.timer = -1;
+    const c = this.client;
+    c.onClosed = () => this.sleepNow();
+    const closing = c.disconnect();
+    if (!this.o.cleanSession || c.queued() > 0) c.saveSession(SESSION_FILE);
     if (this.policy !== null) this.savePolicy();
+    if (!closing) {
+      this.sleepNow();
+      return;
+    }
+    this.timer = this.p.after(this.o.flushMs, () => {
+      this.timer = -1;
+      this.p.log("sleep: socket not closed in " + this.o.flushMs + " ms");
+      this.sleepNow();
+    });
+  }
+
+  private sleepNow(): void {
+    if (this.phase === 4) return;
+    this.phase = 4;
+    if (this.timer >= 0) this.p.cancel(this.timer);
+    this.timer = -1;
     this.p.log("sleep " + this.interval + " s");
     this.p.deepSleep(this.interval * 1000);
   }
@@ -314,7 +349,7 @@ export class TelemetryApp {
       this.phase = 1;
       this.waitId = this.lastId;
       if (!c.connected() || this.lastId <= 0 || this.lastId === 65536 || c.inflightFree() === c.cfg.inflight) this.acked(this.lastId);
-      if (this.phase !== 3) {
+      if (this.phase < 3) {
         this.timer = this.p.after(this.o.awakeLimitMs, () => {
           this.timer = -1;
           this.sleep();

@@ -37,6 +37,14 @@ export interface DeviceSettings {
   wifiPassword: string;
 }
 
+/** The station radio, where the firmware joins the network itself (Espruino: require("Wifi")). */
+export interface WifiRadio {
+  /** Start a join; `done` hears null (joined) or the reason it failed. May throw. */
+  wifiConnect(ssid: string, password: string, done: (err: string | null) => void): void;
+  /** `fn(true)` when the station got an address, `fn(false)` when the port gave up on it. */
+  onWifi(fn: (up: boolean) => void): void;
+}
+
 export interface Platform {
   /** Milliseconds since boot, monotonic. */
   millis(): number;
@@ -66,3 +74,6 @@ export interface Platform {
   /** One line to the console. */
   log(line: string): void;
 }
+
+/** The part of Platform the MQTT client uses (firmware/mqtt/client.ts). */
+export type ClientPlatform = Pick<Platform, "millis" | "after" | "cancel" | "open" | "wifiUp" | "storageRead" | "storageWrite" | "random" | "log">;

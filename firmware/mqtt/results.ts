@@ -28,38 +28,20 @@ export const ERR_UNEXPECTED = -55; // a packet the broker must not send (or CONN
 export const ERR_QUEUE_DROP = -56; // offline queue full: the oldest message was dropped
 export const ERR_CLOSED = -57; // the connection was closed by the peer or the network
 export const ERR_NO_LINK = -58; // the transport could not be opened
+export const ERR_WRITE = -59; // the transport threw on write (socket gone)
+export const ERR_BROKER_FAULTS = -60; // the broker broke the protocol on several connections in a row
+export const ERR_UNKNOWN_ID = -61; // an acknowledgement for a packet id not in flight (reported, ignored)
 
-const NAMES = [
-  "in-flight full",
-  "not connected",
-  "subscription table full",
-  "no free packet identifier",
-  "",
-  "",
-  "",
-  "",
-  "",
-  "",
-  "",
-  "unacceptable protocol version",
-  "identifier rejected",
-  "server unavailable",
-  "bad user name or password",
-  "not authorized",
-  "",
-  "",
-  "",
-  "",
-  "no answer to PINGREQ: link dead",
-  "no CONNACK in time",
-  "session taken over by another client with the same client id",
-  "too many incoming QoS 2 messages awaiting PUBREL",
-  "saved session unreadable",
-  "unexpected packet from broker",
-  "offline queue full: oldest message dropped",
-  "connection closed",
-  "cannot open connection",
-];
+/**
+ * Names for codes -30, -31, ...: one string literal, so on Espruino the text stays in
+ * flash with the code instead of an array of strings held in RAM from boot.
+ */
+const NAMES = "in-flight full|not connected|subscription table full|no free packet identifier||||||||unacceptable protocol version|identifier rejected|server unavailable|bad user name or password|not authorized|||||no answer to PINGREQ: link dead|no CONNACK in time|session taken over by another client with the same client id|too many incoming QoS 2 messages awaiting PUBREL|saved session unreadable|unexpected packet from broker|offline queue full: oldest message dropped|connection closed|cannot open connection|write to the connection failed|broker keeps breaking the protocol|acknowledgement for an unknown packet id";
+
+/** True for the CONNACK refusals retrying soon cannot fix (1, 2, 4, 5: not 3, server unavailable). */
+export function isRefusal(code: number): boolean {
+  return code === -41 || code === -42 || code === -44 || code === -45;
+}
 
 /** The error for CONNACK return code rc (1..5). */
 export function connackError(rc: number): number {
@@ -69,6 +51,19 @@ export function connackError(rc: number): number {
 /** A readable name for any client or codec result code. */
 export function clientErrorName(code: number): string {
   const i = -30 - code;
-  if (i >= 0 && i < NAMES.length && NAMES[i] !== "") return NAMES[i];
+  if (i >= 0) {
+    const names = NAMES.split("|");
+    if (i < names.length && names[i] !== "") return names[i];
+  }
   return errorName(code);
+}
+
+/** The message of something thrown (an Error, or a string on Lua). */
+export function thrownText(e: unknown): string {
+  if (typeof e === "string") return e;
+  if (typeof e === "object" && e !== null) {
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === "string") return m;
+  }
+  return "error";
 }

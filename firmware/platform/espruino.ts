@@ -3,7 +3,7 @@
  * Espruino's own modules (net, tls, Wifi, Storage) and globals (ESP32, analogRead,
  * getTime, setTimeout, process). Nothing else in the firmware touches them.
  */
-import type { DeviceSettings, Link, LinkHandler, Platform } from "../hal/platform";
+import type { DeviceSettings, Link, LinkHandler, Platform, WifiRadio } from "../hal/platform";
 
 declare function require(name: string): any;
 declare function getTime(): number;
@@ -24,6 +24,22 @@ function load(name: string): any {
 
 /** Settings file written by the host tools (flasher, emulator). */
 export const SETTINGS_FILE = "wisp.json";
+
+/**
+ * A long sleep's end, as getTime() milliseconds in decimal: written once when a sleep
+ * longer than one piece starts, only read at the wakes in between (flash wear).
+ */
+export const WAKE_FILE = "wisp.wake";
+
+/**
+ * The longest piece of deep sleep: ESP32.deepSleep takes a C int of microseconds
+ * (targets/esp32/jswrap_esp32.c, jswrap_ESP32_deepSleep), so more than 2147 s wraps
+ * around. 2000 s keeps a margin.
+ */
+export const SLEEP_PIECE_MS = 2000000;
+
+/** Longest interval the app accepts (86400 s) plus a margin: a larger remainder is a clock that jumped. */
+const SLEEP_LIMIT_MS = 90000000;
 
 /** A socket from require("net"/"tls").connect. */
 class EspLink implements Link {
@@ -55,7 +71,7 @@ function num(v: any, dflt: number): number {
   return typeof v === "number" ? v : dflt;
 }
 
-export class EspruinoPlatform implements Platform {
+export class EspruinoPlatform implements Platform, WifiRadio {
   private t0: number;
   private json: any = null;
   private storage: any;
@@ -97,10 +113,11 @@ export class EspruinoPlatform implements Platform {
   wifiUp(): boolean {
     return this.wifi.getStatus().station === "connected";
   }
+  /** getStatus() has the RSSI on ESP32; getDetails() has none (jswrap_esp32_network.c, jswrap_wifi_getStatus). */
   rssi(): number {
-    return num(this.wifi.getDetails().rssi, 0);
+    return num(this.wifi.getStatus().rssi, 0);
   }
-  /** Start the station (association is kept and retried by Espruino itself). */
+  /** One join: the port retries it a few times, then calls back with the reason (WifiKeeper joins again). */
   wifiConnect(ssid: string, password: string, done: (err: string | null) => void): void {
     this.wifi.connect(ssid, { password: password }, (err: any) => done(typeof err === "string" ? err : null));
   }
@@ -119,12 +136,25 @@ export class EspruinoPlatform implements Platform {
   freeMemory(): number {
     return process.memory().free;
   }
+  /** Storage throws on a full or damaged flash: a named log line and a failed read/write, never a stuck app. */
   storageRead(name: string): string | null {
-    const s = this.storage.read(name);
+    let s: any = null;
+    try {
+      s = this.storage.read(name);
+    } catch (e) {
+      this.log("storage: read " + name + " failed");
+    }
     return typeof s === "string" ? s : null;
   }
   storageWrite(name: string, data: string): boolean {
-    return this.storage.write(name, data) === true;
+    let ok = false;
+    try {
+      ok = this.storage.write(name, data) === true;
+    } catch (e) {
+      ok = false;
+    }
+    if (!ok) this.log("storage: write " + name + " failed");
+    return ok;
   }
   settings(): DeviceSettings | null {
     const j = this.json;
@@ -162,8 +192,35 @@ export class EspruinoPlatform implements Platform {
   private board(): any {
     return this.json === null || typeof this.json.board !== "object" ? null : this.json.board;
   }
+  /**
+   * Sleeps longer than one piece are split: the end time goes to WAKE_FILE once, then
+   * each wake before it only reads that file (resumeSleep) and sleeps on. ESP32 keeps
+   * getTime() running through deep sleep (the RTC timer), so no count per piece is
+   * written; the port has no RTC memory a program can use.
+   */
   deepSleep(ms: number): void {
-    ESP32.deepSleep(ms * 1000);
+    if (ms > SLEEP_PIECE_MS) {
+      this.storageWrite(WAKE_FILE, "" + Math.round(getTime() * 1000 + ms));
+      ms = SLEEP_PIECE_MS;
+    }
+    ESP32.deepSleep(Math.round(ms) * 1000);
+  }
+  /**
+   * At boot: woken by the timer before a long sleep's end, sleep the next piece at
+   * once (no Wi-Fi, no app, no Storage write) and return true. A boot for another
+   * reason forgets an unfinished long sleep.
+   */
+  resumeSleep(): boolean {
+    const s = this.storageRead(WAKE_FILE);
+    if (s === null) return false;
+    if (ESP32.getWakeupCause() !== 4) {
+      this.storage.erase(WAKE_FILE);
+      return false;
+    }
+    const left = Number(s) - getTime() * 1000;
+    if (!(left > 1000) || left > SLEEP_LIMIT_MS) return false;
+    ESP32.deepSleep(Math.round(left > SLEEP_PIECE_MS ? SLEEP_PIECE_MS : left) * 1000);
+    return true;
   }
   wakeCause(): string {
     return ESP32.getWakeupCause() === 4 ? "timer" : "power-on";

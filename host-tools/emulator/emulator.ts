@@ -377,13 +377,20 @@ export class EmulatedBoard extends EventEmitter {
     this.run = null;
   }
 
+  /**
+   * ESP32.deepSleep(us): the port takes a C int (targets/esp32/jswrap_esp32.c,
+   * jswrap_ESP32_deepSleep), so the count wraps to 32 bits; a negative int becomes a
+   * 64-bit timer of some 584,000 years: the board never wakes by itself.
+   */
   private deepSleep(run: Run, us: number): never {
-    const ms = Math.max(0, Number(us) / 1000);
+    const int32 = Number(us) | 0;
+    const ms = int32 < 0 ? Infinity : int32 / 1000;
     this.endRun();
     this.wifi.powerOff();
     this.sleeping = true;
     this.meter.setBase("deepSleep");
     this.log({ type: "sleep", t: this.clock.now(), ms });
+    if (ms === Infinity) throw new DeepSleepSignal(us);
     this.wakeTimer = this.clock.schedule(() => {
       this.wakeTimer = 0;
       if (this.stopped) return;

@@ -3,12 +3,21 @@
  * across reboots), and the Espruino `require("Wifi")` module built on it for
  * each program run.
  *
- * Model: the AP is up unless a scripted or random drop-out is in progress. A
- * station connect takes `connectMs` (board JSON `radio.wifiConnectMs`) once the
- * AP is up; a drop-out disconnects the station, and (as on Espruino ESP32) the
- * station retries by itself when the AP is back, until `disconnect()`. RSSI is a
- * base value plus seeded noise. Drop-outs are scheduled on the board clock, at
- * times relative to emulator start.
+ * Model: the AP is up unless a scripted or random drop-out is in progress. It
+ * follows the ESP32 port (libs/network/esp32/jswrap_esp32_network.c, Espruino 2v29):
+ * - `Wifi.connect` sets a budget of three tries (`s_retry_num = 3` in
+ *   jswrap_wifi_connect). Each try takes `connectMs` (board JSON
+ *   `radio.wifiConnectMs`); a failed one (AP down, unknown SSID, wrong password)
+ *   spends one and tries again at once. With the budget spent, the port emits
+ *   `disconnected`, calls the connect callback with the reason and stops the radio
+ *   (event_handler, SYSTEM_EVENT_STA_DISCONNECTED; stopWifiIfIdle).
+ * - A success does not refill the budget, so a link that drops later gets what is
+ *   left of it (two quick tries after a first-time join) and is then left down: the
+ *   port never rejoins a lost AP by itself; the firmware must call `connect` again.
+ * - `getDetails()` has no `rssi` (jswrap_wifi_getDetails); `getStatus()` has it
+ *   (jswrap_wifi_getStatus, from esp_wifi_sta_get_ap_info).
+ * RSSI is a base value plus seeded noise. Drop-outs are scheduled on the board
+ * clock, at times relative to emulator start.
  */
 import type { Clock } from "./clock.ts";
 import { EspruinoEmitter, type Invoke } from "./emitter.ts";
@@ -25,7 +34,7 @@ export interface Dropout {
 export interface WifiModelOptions {
   /** SSID of the emulated AP; undefined accepts any SSID. */
   ssid?: string;
-  /** Password the AP wants; undefined accepts any. A wrong one fails with "auth_fail"-like error. */
+  /** Password the AP wants; undefined accepts any. A wrong one fails the join with "wrong_password". */
   password?: string;
   connectMs?: number;
   rssi?: number;
@@ -87,44 +96,66 @@ export class WifiModel {
     this.baseRssi = dbm;
   }
 
-  /** Start (or keep) connecting; `onResult(err)` fires once on success or a hard failure. */
+  /** Tries left of the port's join budget (s_retry_num). */
+  private triesLeft = 0;
+  private pendingResult?: (err: string | null) => void;
+
+  /** `Wifi.connect`: up to three tries; `onResult(err)` fires once, on success or when the tries are spent. */
   connect(ssid: string, password: string | undefined, onResult: (err: string | null) => void): void {
-    if (this.opts.ssid !== undefined && ssid !== this.opts.ssid) {
-      // Espruino keeps retrying an unknown SSID and reports nothing; status stays "connecting".
-      this.wanted = { ssid, password };
-      this.set("connecting");
-      return;
-    }
-    if (this.opts.password !== undefined && password !== this.opts.password) {
-      this.set("off", "wrong_password");
-      this.clock.schedule(() => onResult("wrong_password"), this.connectMs);
-      return;
-    }
-    if (this.station === "connected" && this.wanted?.ssid === ssid) {
+    if (this.station === "connected" && this.wanted?.ssid === ssid && this.wanted.password === password) {
       this.clock.schedule(() => onResult(null), 0);
       return;
     }
     this.wanted = { ssid, password };
+    this.triesLeft = 3;
+    this.pendingResult = onResult;
     this.set("connecting");
-    this.tryAssociate(onResult);
+    this.tryJoin();
   }
 
-  private pendingResult?: (err: string | null) => void;
-  private tryAssociate(onResult?: (err: string | null) => void): void {
-    if (onResult) this.pendingResult = onResult;
-    if (!this.apUp || !this.wanted || this.connectTimer) return;
+  /** Why a try fails now, or null when it succeeds. */
+  private refusal(): string | null {
+    if (!this.wanted || !this.apUp) return "no_ap_found";
+    if (this.opts.ssid !== undefined && this.wanted.ssid !== this.opts.ssid) return "no_ap_found";
+    if (this.opts.password !== undefined && this.wanted.password !== this.opts.password) return "wrong_password";
+    return null;
+  }
+
+  private tryJoin(): void {
+    if (this.connectTimer) return;
     this.connectTimer = this.clock.schedule(() => {
       this.connectTimer = 0;
-      if (!this.apUp || !this.wanted) return;
-      this.set("connected");
-      const r = this.pendingResult;
-      this.pendingResult = undefined;
-      r?.(null);
+      if (!this.wanted) return;
+      const why = this.refusal();
+      if (why === null) {
+        this.set("connected");
+        const r = this.pendingResult;
+        this.pendingResult = undefined;
+        r?.(null);
+      } else {
+        this.failed(why);
+      }
     }, this.connectMs);
+  }
+
+  /** A disconnect event in the port: retry while the budget lasts, else give up and report. */
+  private failed(reason: string): void {
+    this.triesLeft--;
+    if (this.triesLeft > 0) {
+      if (this.station !== "connecting") this.set("connecting"); // silent in JS: the port retries without an event
+      this.tryJoin();
+      return;
+    }
+    this.wanted = null;
+    const r = this.pendingResult;
+    this.pendingResult = undefined;
+    this.set("off", reason);
+    r?.(reason);
   }
 
   disconnect(): void {
     this.wanted = null;
+    this.triesLeft = 0;
     this.pendingResult = undefined;
     if (this.connectTimer) this.clock.cancel(this.connectTimer);
     this.connectTimer = 0;
@@ -134,24 +165,20 @@ export class WifiModel {
   /** Power loss / deep sleep: the radio is off and forgets the connection. */
   powerOff(): void {
     this.wanted = null;
+    this.triesLeft = 0;
     this.pendingResult = undefined;
     if (this.connectTimer) this.clock.cancel(this.connectTimer);
     this.connectTimer = 0;
     this.station = "off"; // silent: the program run that listened is gone
   }
 
-  /** Take the AP away (drop-out) or bring it back. */
+  /** Take the AP away (drop-out) or bring it back. Bringing it back rejoins nothing by itself. */
   setApUp(up: boolean): void {
     if (this.apUp === up) return;
     this.apUp = up;
-    if (!up) {
-      if (this.connectTimer) {
-        this.clock.cancel(this.connectTimer);
-        this.connectTimer = 0;
-      }
-      if (this.station === "connected") this.set("connecting", "beacon_timeout");
-    } else if (this.wanted) {
-      this.tryAssociate();
+    if (!up && this.station === "connected") {
+      this.set("connecting", "beacon_timeout"); // sockets close; no JS event while the port retries
+      this.failed("beacon_timeout");
     }
   }
 
@@ -182,12 +209,15 @@ export function makeWifiModule(model: WifiModel, invoke: Invoke, realm: <T>(v: T
   const em = new EspruinoEmitter(invoke);
   let hostname = "espruino";
   let lastState: StationState = model.station;
+  let lastSsid = model.wanted?.ssid ?? "";
   const unsubscribe = model.onChange((c) => {
     if (!alive()) return unsubscribe();
     const was = lastState;
     lastState = c.state;
-    if (c.state === "connected") em.emit("connected", realm({ ip: model.ip, netmask: "255.255.255.0", gw: "192.168.4.1" }));
-    else if (was === "connected") em.emit("disconnected", realm({ ssid: model.wanted?.ssid ?? "", mac: "ac:84:c6:00:00:01", reason: c.reason ?? "unspecified" }));
+    if (model.wanted) lastSsid = model.wanted.ssid;
+    // The port reports a station event only when it gives up (off, with the reason), not per retry.
+    if (c.state === "connected" && was !== "connected") em.emit("connected", realm({ ip: model.ip, netmask: "255.255.255.0", gw: "192.168.4.1" }));
+    else if (c.state === "off" && c.reason !== undefined) em.emit("disconnected", realm({ ssid: lastSsid, mac: "ac:84:c6:00:00:01", reason: c.reason, msg: c.reason }));
   });
   const status = () =>
     realm({
@@ -221,9 +251,9 @@ export function makeWifiModule(model: WifiModel, invoke: Invoke, realm: <T>(v: T
       return reply(cb, status(), false);
     },
     getDetails(cb?: Function) {
+      // No rssi here on ESP32 (jswrap_wifi_getDetails): getStatus() has it.
       const d = realm({
         status: model.station === "connected" ? "connected" : model.station === "connecting" ? "connecting" : "off",
-        rssi: model.rssi(),
         ssid: model.wanted?.ssid ?? "",
         authMode: "wpa2",
         savedSsid: null,

@@ -55,7 +55,7 @@ const NAMES: Record<number, string> = {
   5: "not authorized",
 };
 
-test("CONNACK return codes 1-5 are named errors; only 'server unavailable' is retried", { timeout: 15000 }, async () => {
+test("CONNACK return codes 1-5 are named errors; refusals other than 'server unavailable' back off further, never stop", { timeout: 15000 }, async () => {
   for (let rc = 1; rc <= 5; rc++) {
     const rb = await new RawBroker().start();
     rb.onConn = (c) => void acceptConnect(c, false, rc).catch(() => {});
@@ -68,9 +68,10 @@ test("CONNACK return codes 1-5 are named errors; only 'server unavailable' is re
     if (rc === 3) {
       await rb.conn(2, 3000); // retried after back-off
     } else {
-      await new Promise((r) => setTimeout(r, 400));
-      assert.equal(rb.conns.length, 1, `rc ${rc} must not be retried in a loop`);
-      assert.equal(t.client.state, t.wisp.S_STOPPED);
+      await new Promise((r) => setTimeout(r, 120)); // the first longer delay is 200..400 ms here
+      assert.equal(rb.conns.length, 1, `rc ${rc} must not be retried in a tight loop (the longer back-off starts at backoffMaxMs)`);
+      assert.equal(t.client.state, t.wisp.S_BACKOFF, "waiting to try again, not stopped");
+      assert.equal(t.client.trouble, -40 - rc);
     }
     t.platform.shutdown();
     await rb.close();

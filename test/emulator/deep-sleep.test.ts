@@ -85,3 +85,28 @@ test("deepSleep ends the program run at once: code after it, timers and sockets 
   assert.equal(boot2.t - board.startedAt, 5000, "woke after exactly the sleep time");
   board.stop();
 });
+
+test("ESP32.deepSleep takes a 32-bit int of microseconds, as the port: 5000 s wraps to 705 s, 3600 s never wakes", { timeout: 10_000 }, async () => {
+  const run = async (us: number) => {
+    const board = startBoard({
+      storageFile: null,
+      clock: "virtual",
+      appCode: `if (ESP32.getWakeupCause() === 0) ESP32.deepSleep(${us}); else require("Storage").write("woke", "" + Math.round(getTime()));`,
+    });
+    try {
+      await board.runFor(6 * 3_600_000);
+      const sleep = board.events.find((e) => e.type === "sleep") as { t: number } | undefined;
+      const wake = board.events.find((e) => e.type === "wake") as { t: number } | undefined;
+      return { woke: board.storage.get("woke"), boots: board.bootCount, sleptMs: sleep && wake ? wake.t - sleep.t : -1 };
+    } finally {
+      board.stop();
+    }
+  };
+  const wrapped = await run(5000e6); // 5e9 mod 2^32 = 705,032,704 us
+  assert.equal(wrapped.boots, 2);
+  assert.ok(Math.abs(wrapped.sleptMs - 705_032.704) < 1, `slept ${wrapped.sleptMs} ms`);
+  assert.notEqual(wrapped.woke, undefined);
+  const never = await run(3600e6); // negative as an int: a timer of 2^64 - 694,967,296 us
+  assert.equal(never.boots, 1, "the board never wakes");
+  assert.equal(never.woke, undefined);
+});

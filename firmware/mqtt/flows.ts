@@ -1,0 +1,314 @@
+/**
+ * The message flows of a connected client (client.ts owns the connection): what each
+ * packet from the broker does, the CONNACK that starts a session (re-sends, birth,
+ * subscriptions, the offline queue), and the outgoing PUBLISH / (UN)SUBSCRIBE paths
+ * with packet ids that are never reused while in flight. Free functions on the Client
+ * keep the state in one place.
+ */
+import type { Client } from "./client";
+import { encodePublish, encodeSubscribe, encodeUnsubscribe, setDup } from "./encode";
+import { ERR_BUFFER_TOO_SMALL, ERR_PACKET_TOO_LARGE } from "./errors";
+import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC } from "./inflight";
+import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK } from "./packet";
+import * as R from "./results";
+import { SUB_FAILED, SUB_NEW, SUB_OK, UNSUB_NEW, UNSUB_SENT, SUB_SENT } from "./subscriptions";
+import { topicMatches } from "./topic";
+
+/** Connection state "connected" (client.ts S_CONNECTED). */
+const CONNECTED = 4;
+const AWAITING_CONNACK = 3;
+
+function u16(b: Bytes, o: number): number {
+  return shl(byteAt(b, o), 8) | byteAt(b, o + 1);
+}
+
+/** Offset of the packet id in a QoS>0 PUBLISH encoded at offset 0 of b. */
+function publishIdOffset(b: Bytes): number {
+  let o = 1;
+  while ((byteAt(b, o) & 128) !== 0) o++;
+  o++;
+  return o + 2 + u16(b, o);
+}
+
+/** One complete packet from the broker (in c.reader.packet). */
+export function handlePacket(c: Client): void {
+  const r = c.reader;
+  const pk = r.packet;
+  const t = pk.type;
+  const f = c.flights;
+  if (t === CONNACK) {
+    connack(c, pk.sessionPresent, pk.returnCode);
+    return;
+  }
+  if (c.state !== CONNECTED) {
+    c.drop(R.ERR_UNEXPECTED, "packet type " + t + " before CONNACK");
+    return;
+  }
+  if (t === PUBLISH) {
+    const id = pk.id;
+    const qos = pk.qos;
+    if (qos === 2) {
+      if (f.rxHas(id)) {
+        c.sendAck(PUBREC, id); // a re-send before PUBREL: already delivered
+        return;
+      }
+      if (!f.rxAdd(id)) {
+        // Not delivered, not acknowledged: close, so the broker re-sends it (with a
+        // persistent session) once PUBRELs have freed the table. Never a duplicate.
+        c.drop(R.ERR_QOS2_FULL, "id " + id + " topic " + r.str(pk.topicOff, pk.topicLen));
+        return;
+      }
+    }
+    deliver(c, r.str(pk.topicOff, pk.topicLen), r.str(pk.payloadOff, pk.payloadLen), qos, pk.retain);
+    if (qos === 1) c.sendAck(PUBACK, id);
+    else if (qos === 2) c.sendAck(PUBREC, id);
+  } else if (t === PUBACK || t === PUBREC || t === PUBCOMP) {
+    const want = t === PUBACK ? F_PUBACK : t === PUBREC ? F_PUBREC : F_PUBCOMP;
+    const k = f.find(pk.id);
+    if (t === PUBREC) {
+      // Answer every PUBREC (also a repeated one, or one for a flow we no longer hold).
+      if (k >= 0 && f.state[k] === F_PUBREC) f.state[k] = F_PUBCOMP;
+      else if (k < 0) c.report(R.ERR_UNKNOWN_ID, "PUBREC " + pk.id);
+      c.sendAck(PUBREL, pk.id);
+      return;
+    }
+    if (k >= 0 && f.state[k] === want) {
+      f.release(k);
+      const h = c.onPublished;
+      if (h !== null) h(pk.id);
+      drain(c);
+    } else if (k < 0) {
+      // Nothing to free; the spec asks nothing more. Named, so a confused broker shows.
+      c.report(R.ERR_UNKNOWN_ID, (t === PUBACK ? "PUBACK " : "PUBCOMP ") + pk.id);
+    }
+  } else if (t === PUBREL) {
+    f.rxRemove(pk.id);
+    c.sendAck(PUBCOMP, pk.id);
+  } else if (t === SUBACK) {
+    const s = c.subs;
+    let j = 0;
+    for (let i = 0; i < s.pid.length; i++) {
+      if (s.pid[i] === pk.id && s.state[i] === SUB_SENT) {
+        const code = r.codeAt(j);
+        j++;
+        s.pid[i] = 0;
+        s.state[i] = code === 0x80 || code < 0 ? SUB_FAILED : SUB_OK;
+        if (code >= 0 && code <= 2) s.qos[i] = code;
+        const h = c.onSubscribed;
+        if (h !== null) h(s.filter[i], code);
+      }
+    }
+  } else if (t === UNSUBACK) {
+    c.subs.remove(UNSUB_SENT, pk.id);
+  } else if (t !== PINGRESP) {
+    c.drop(R.ERR_UNEXPECTED, "packet type " + t);
+  }
+}
+
+/** CONNACK: a refusal drops; an acceptance re-sends, re-subscribes, births and drains. */
+function connack(c: Client, sp: boolean, rc: number): void {
+  if (c.state !== AWAITING_CONNACK) {
+    c.drop(R.ERR_UNEXPECTED, "CONNACK out of turn");
+    return;
+  }
+  c.cancelConnectTimer();
+  if (rc !== 0) {
+    c.drop(R.connackError(rc), "CONNACK " + rc);
+    return;
+  }
+  const now = c.p.millis();
+  c.state = CONNECTED;
+  c.sessionPresent = sp;
+  c.connectedAt = now;
+  c.lastRecv = now;
+  c.connects++;
+  c.p.log("mqtt connected session=" + (sp ? 1 : 0));
+  if (!sp) c.flights.rxClear();
+  resend(c, sp);
+  // Subscriptions: the broker kept them only when the session is present.
+  if (!sp) c.subs.resubscribeAll();
+  if (c.state !== CONNECTED) return;
+  flushSubs(c, SUB_NEW);
+  flushSubs(c, UNSUB_NEW);
+  const bt = c.cfg.birthTopic;
+  if (bt !== null && !c.flights.holds(c.birthId)) {
+    // An unacknowledged birth from an earlier connection was re-sent above: one is enough.
+    const r = sendNew(c, bt, c.cfg.birthMessage, c.cfg.birthQos, c.cfg.birthRetain);
+    if (r < 0) c.report(r, "birth " + bt);
+    c.birthId = r > 0 ? r : 0;
+  }
+  drain(c);
+  c.startKeepAlive();
+  const h = c.onConnect;
+  if (h !== null) h(sp);
+}
+
+/**
+ * After CONNACK: re-send unacknowledged messages in their original order, DUP set.
+ * A QoS 2 flow past PUBREC re-sends PUBREL when the session is present; when the
+ * broker lost the session, it already had the message, so the flow is complete.
+ */
+function resend(c: Client, sp: boolean): void {
+  const f = c.flights;
+  const n = f.used();
+  for (let k = 0; k < n; k++) {
+    const i = f.oldest(k);
+    if (f.state[i] === F_PUBCOMP) {
+      if (sp) c.sendAck(PUBREL, f.id[i]);
+      else {
+        const id = f.id[i];
+        f.state[i] = F_FREE;
+        const h = c.onPublished;
+        if (h !== null) h(id);
+      }
+    } else {
+      setDup(f.buf[i]);
+      c.send(f.buf[i], f.len[i]);
+    }
+  }
+}
+
+/** A malformed or oversized packet from the broker. */
+export function badPacket(c: Client, code: number): void {
+  const pk = c.reader.packet;
+  if (code === ERR_PACKET_TOO_LARGE) {
+    c.oversized++;
+    const topic = pk.type === PUBLISH && pk.topicLen >= 0 ? c.reader.str(pk.topicOff, pk.topicLen) : "?";
+    const detail = "type " + pk.type + " topic " + topic + " size " + pk.length;
+    if (c.cfg.closeOnOversize || pk.type !== PUBLISH) {
+      c.drop(code, detail);
+      return;
+    }
+    c.report(code, detail);
+    // Skipped: acknowledge it, so the broker does not hold it forever; it was reported, never delivered.
+    if (pk.qos > 0 && pk.topicLen >= 0 && pk.topicOff + pk.topicLen + 2 <= c.reader.cap) {
+      const id = u16(c.reader.rx, pk.topicOff + pk.topicLen);
+      if (id !== 0) c.sendAck(pk.qos === 1 ? PUBACK : PUBREC, id);
+    }
+    return;
+  }
+  c.drop(code, "malformed packet from broker");
+}
+
+function deliver(c: Client, topic: string, payload: string, qos: number, retain: boolean): void {
+  const g = c.gen;
+  const s = c.subs;
+  for (let i = 0; i < s.filter.length; i++) {
+    const h = s.handler[i];
+    if (h !== null && s.state[i] !== SUB_FAILED && topicMatches(s.filter[i], topic)) {
+      h(topic, payload, qos, retain);
+      if (g !== c.gen) return;
+    }
+  }
+  const m = c.onMessage;
+  if (m !== null) m(topic, payload, qos, retain);
+}
+
+function nextId(c: Client): number {
+  for (let n = 0; n < 65535; n++) {
+    c.lastId = c.lastId >= 65535 ? 1 : c.lastId + 1;
+    if (!c.flights.holds(c.lastId) && !c.subs.usesId(c.lastId)) return c.lastId;
+  }
+  return 0;
+}
+
+/** Send a new PUBLISH now: QoS 0 from the TX buffer, QoS 1/2 from a claimed in-flight slot. */
+export function sendNew(c: Client, topic: string, payload: string, qos: number, retain: boolean): number {
+  if (qos === 0) {
+    const n = encodePublish(c.tx, topic, payload, 0, retain, false, 0);
+    if (n < 0) return n;
+    c.send(c.tx, n);
+    return 0;
+  }
+  const f = c.flights;
+  const k = f.freeSlot();
+  if (k < 0) return R.ERR_INFLIGHT_FULL;
+  const id = nextId(c);
+  if (id === 0) return R.ERR_NO_ID;
+  const n = encodePublish(f.buf[k], topic, payload, qos, retain, false, id);
+  if (n < 0) return n;
+  f.claim(k, id, n, qos);
+  c.send(f.buf[k], n);
+  return id;
+}
+
+/** Send queued messages, oldest first, while connected and in-flight slots allow. */
+export function drain(c: Client): void {
+  const q = c.ring;
+  const f = c.flights;
+  while (q.count > 0 && c.state === CONNECTED) {
+    const i = q.head;
+    const qb = q.buf[i];
+    const n = q.len[i];
+    if (q.qos[i] === 0) {
+      if (!c.send(qb, n)) return;
+    } else {
+      const k = f.freeSlot();
+      if (k < 0 || n > bytesLen(f.buf[k])) {
+        if (k < 0) return;
+        // Larger than an in-flight slot (queue slots configured bigger): cannot be tracked.
+        c.report(ERR_BUFFER_TOO_SMALL, "queued message of " + n + " bytes");
+        q.shift();
+        c.dropped++;
+        continue;
+      }
+      const id = nextId(c);
+      if (id === 0) return;
+      const b = f.buf[k];
+      bytesCopy(b, 0, qb, 0, n);
+      const o = publishIdOffset(b);
+      byteSet(b, o, shr(id, 8));
+      byteSet(b, o + 1, id & 255);
+      f.claim(k, id, n, q.qos[i]);
+      c.send(b, n);
+    }
+    q.shift();
+  }
+}
+
+/**
+ * Send every entry in state `st` (SUB_NEW or UNSUB_NEW) in one SUBSCRIBE /
+ * UNSUBSCRIBE, or one per filter when they do not fit the TX buffer together.
+ * Returns the first packet id used, or an error.
+ */
+export function flushSubs(c: Client, st: number): number {
+  const s = c.subs;
+  const fl: string[] = [];
+  const q: number[] = [];
+  for (let i = 0; i < s.state.length; i++) {
+    if (s.state[i] === st) {
+      fl.push(s.filter[i]);
+      q.push(s.qos[i]);
+    }
+  }
+  if (fl.length === 0) return R.DEFERRED;
+  const id = nextId(c);
+  if (id === 0) return R.ERR_NO_ID;
+  const n = st === SUB_NEW ? encodeSubscribe(c.tx, id, fl, q) : encodeUnsubscribe(c.tx, id, fl);
+  if (n >= 0) {
+    s.markSent(st, -1, id);
+    c.send(c.tx, n);
+    return id;
+  }
+  if (n !== ERR_BUFFER_TOO_SMALL || fl.length === 1) {
+    c.report(n, st === SUB_NEW ? "SUBSCRIBE" : "UNSUBSCRIBE");
+    return n;
+  }
+  let first = 0;
+  for (let i = 0; i < s.state.length; i++) {
+    if (s.state[i] !== st) continue;
+    const one = nextId(c);
+    if (one === 0) return R.ERR_NO_ID;
+    const f1 = [s.filter[i]];
+    const m = st === SUB_NEW ? encodeSubscribe(c.tx, one, f1, [s.qos[i]]) : encodeUnsubscribe(c.tx, one, f1);
+    if (m < 0) {
+      c.report(m, s.filter[i]);
+      if (first === 0) first = m;
+      continue;
+    }
+    s.markSent(st, i, one);
+    c.send(c.tx, m);
+    if (first === 0) first = one;
+  }
+  return first;
+}

@@ -1,0 +1,129 @@
+/**
+ * The in-flight table: outgoing QoS 1/2 PUBLISHes awaiting their acks, each encoded
+ * once into its own fixed slot (re-sent from there, DUP set in place), in the order
+ * they were sent; and the incoming QoS 2 ids received and not yet released by PUBREL.
+ * Parallel arrays of numbers: no object per slot.
+ */
+export const F_FREE = 0;
+export const F_PUBACK = 1; // QoS 1 PUBLISH sent
+export const F_PUBREC = 2; // QoS 2 PUBLISH sent
+export const F_PUBCOMP = 3; // QoS 2 PUBREL sent
+
+export class InflightTable {
+  buf: Bytes[] = [];
+  len: number[] = [];
+  id: number[] = [];
+  state: number[] = [];
+  /** Sending order: a running number per claim. */
+  private order: number[] = [];
+  private seq = 0;
+  /** Incoming QoS 2 ids awaiting PUBREL (0 = free entry). */
+  rIds: number[] = [];
+  slotSize: number;
+
+  constructor(slots: number, slotSize: number, qos2Ids: number) {
+    this.slotSize = slotSize;
+    for (let i = 0; i < slots; i++) {
+      this.buf.push(bytesNew(slotSize));
+      this.len.push(0);
+      this.id.push(0);
+      this.state.push(F_FREE);
+      this.order.push(0);
+    }
+    for (let i = 0; i < qos2Ids; i++) this.rIds.push(0);
+  }
+
+  /** Free slots. */
+  free(): number {
+    let n = 0;
+    for (let i = 0; i < this.state.length; i++) if (this.state[i] === F_FREE) n++;
+    return n;
+  }
+
+  used(): number {
+    return this.state.length - this.free();
+  }
+
+  freeSlot(): number {
+    for (let i = 0; i < this.state.length; i++) if (this.state[i] === F_FREE) return i;
+    return -1;
+  }
+
+  /** Slot k now holds a PUBLISH of n bytes with this id, sent at this QoS. */
+  claim(k: number, id: number, n: number, qos: number): void {
+    this.len[k] = n;
+    this.id[k] = id;
+    this.state[k] = qos === 1 ? F_PUBACK : F_PUBREC;
+    this.seq++;
+    this.order[k] = this.seq;
+  }
+
+  /** Slot k from a saved session: its flow state as saved, sent after every slot restored before it. */
+  restore(k: number, state: number, id: number, n: number): void {
+    this.len[k] = n;
+    this.id[k] = id;
+    this.state[k] = state;
+    this.seq++;
+    this.order[k] = this.seq;
+  }
+
+  release(k: number): void {
+    this.state[k] = F_FREE;
+    this.id[k] = 0;
+  }
+
+  /** The used slot holding id, or -1. */
+  find(id: number): number {
+    let k = -1;
+    for (let i = 0; i < this.id.length; i++) if (this.id[i] === id && this.state[i] !== F_FREE) k = i;
+    return k;
+  }
+
+  holds(id: number): boolean {
+    return id > 0 && this.find(id) >= 0;
+  }
+
+  /** Slot index of the k-th oldest used slot (order of sending), or -1. */
+  oldest(k: number): number {
+    let floor = -1;
+    let best = -1;
+    for (let step = 0; step <= k; step++) {
+      best = -1;
+      for (let i = 0; i < this.state.length; i++) {
+        if (this.state[i] !== F_FREE && this.order[i] > floor && (best < 0 || this.order[i] < this.order[best])) best = i;
+      }
+      if (best < 0) return -1;
+      floor = this.order[best];
+    }
+    return best;
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.state.length; i++) this.release(i);
+  }
+
+  // Incoming QoS 2 ids.
+
+  rxHas(id: number): boolean {
+    for (const v of this.rIds) if (v === id) return true;
+    return false;
+  }
+
+  rxAdd(id: number): boolean {
+    for (let i = 0; i < this.rIds.length; i++) {
+      if (this.rIds[i] === 0) {
+        this.rIds[i] = id;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  rxRemove(id: number): void {
+    for (let i = 0; i < this.rIds.length; i++) if (this.rIds[i] === id) this.rIds[i] = 0;
+  }
+
+  rxClear(): void {
+    for (let i = 0; i < this.rIds.length; i++) this.rIds[i] = 0;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The offline queue: a ring of PUBLISH packets encoded while the client could not
+ * send them (placeholder packet id 1, patched when each is sent), oldest first.
+ * When full, the oldest is dropped to keep the newest.
+ */
+import { encodePublish } from "./encode";
+
+/** put(): stored, nothing dropped. */
+export const RING_STORED = 0;
+/** put(): stored, and the oldest message was dropped to make room. */
+export const RING_DROPPED_OLDEST = 1;
+
+export class OfflineRing {
+  buf: Bytes[] = [];
+  len: number[] = [];
+  qos: number[] = [];
+  head = 0;
+  count = 0;
+  slotSize: number;
+
+  constructor(slots: number, slotSize: number) {
+    this.slotSize = slots > 0 ? slotSize : 0;
+    for (let i = 0; i < slots; i++) {
+      this.buf.push(bytesNew(slotSize));
+      this.len.push(0);
+      this.qos.push(0);
+    }
+  }
+
+  capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Encode and store; RING_STORED, RING_DROPPED_OLDEST, or a codec error (nothing changed). */
+  put(topic: string, payload: string, qos: number, retain: boolean): number {
+    const cap = this.buf.length;
+    const full = this.count === cap;
+    const k = full ? this.head : (this.head + this.count) % cap;
+    const n = encodePublish(this.buf[k], topic, payload, qos, retain, false, 1);
+    if (n < 0) return n;
+    this.len[k] = n;
+    this.qos[k] = qos;
+    if (full) {
+      this.head = (this.head + 1) % cap;
+      return RING_DROPPED_OLDEST;
+    }
+    this.count++;
+    return RING_STORED;
+  }
+
+  /** Forget the oldest message (sent, or dropped). */
+  shift(): void {
+    this.head = (this.head + 1) % this.buf.length;
+    this.count--;
+  }
+
+  /** Slot index of the k-th oldest message. */
+  at(k: number): number {
+    return (this.head + k) % this.buf.length;
+  }
+
+  /** Put back a saved message as the newest (session restore); false when full or too large. */
+  restore(qos: number, data: string, from: number, n: number): boolean {
+    if (this.count === this.buf.length || n > this.slotSize) return false;
+    const k = (this.head + this.count) % this.buf.length;
+    const b = this.buf[k];
+    for (let j = 0; j < n; j++) byteSet(b, j, strByte(data, from + j));
+    this.len[k] = n;
+    this.qos[k] = qos;
+    this.count++;
+    return true;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.count = 0;
+  }
+}

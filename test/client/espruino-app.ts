@@ -1,0 +1,55 @@
+/**
+ * Run a built artifact on the real Espruino interpreter as a board would: the file
+ * in Storage, loaded from there, with `Wifi` and `ESP32` shims that follow the ESP32
+ * port where the Linux build has none. `ESP32.deepSleep` prints `SLEEP <us>` and
+ * quits at once: like a board going to sleep, nothing the program queued for a
+ * socket leaves after it (Espruino's socket.write only queues until the event loop
+ * runs). A wake is a new interpreter on the same directory (same Storage).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { copyIntoStorage } from "../../host-tools/compiler/espruino-check.ts";
+import { Interpreter, jsStringLiteral } from "../../host-tools/espruino/interpreter.ts";
+import { artifactPath } from "../helpers/artifacts.ts";
+
+/** Wifi as the ESP32 port shows it to a program that is already joined (getStatus has the RSSI). */
+const WIFI_SHIM =
+  'Modules.addCached("Wifi",function(){exports.getStatus=function(){return {station:"connected",rssi:-63};};' +
+  'exports.getDetails=function(){return {status:"connected"};};exports.on=function(){};' +
+  "exports.connect=function(s,o,cb){if(cb)setTimeout(function(){cb(null);},0);};exports.getIP=function(){return {ip:\"127.0.0.1\"};};});";
+
+function esp32Shim(wakeCause: number): string {
+  return `global.ESP32={deepSleep:function(us){console.log("SLEEP "+us);quit();},getWakeupCause:function(){return ${wakeCause};}};`;
+}
+
+export interface EspruinoBoard {
+  it: Interpreter;
+  dir: string;
+}
+
+/** Write `wisp.json` and the artifact into a fresh (or given) Storage directory. */
+export async function flashEspruino(artifact: "app" | "client", settings: Record<string, unknown> | null, dir?: string): Promise<string> {
+  const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "wisp-espruino-board-"));
+  const it = await Interpreter.start({ dir: d });
+  try {
+    // Through the working directory (copyIntoStorage), not pasted through the REPL: fast, and CRC-checked.
+    if (settings) await copyIntoStorage(it, "wisp.json", JSON.stringify(settings));
+    await copyIntoStorage(it, `${artifact}.js`, fs.readFileSync(artifactPath("espruino", artifact), "latin1"));
+  } finally {
+    await it.stop();
+  }
+  return d;
+}
+
+/** Boot: shims, then the artifact from Storage (function bodies stay in flash). */
+export async function bootEspruino(dir: string, artifact: "app" | "client", wakeCause = 0): Promise<Interpreter> {
+  const it = await Interpreter.start({ dir });
+  it.send(WIFI_SHIM + esp32Shim(wakeCause));
+  it.send(`eval(require("Storage").read(${jsStringLiteral(artifact + ".js")}));`);
+  return it;
+}
+
+export function rmDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -18,6 +18,8 @@ import { attachSerialRepl, openPtyPair, type PtyPair } from "./pty.ts";
 
 export const EMULATE_USAGE = `usage: wisp emulate [options]
 
+  --engine E           v8 (default): the V8 sandbox with virtual time and energy model;
+                       espruino: the real Espruino interpreter (ESPRUINO_BIN), real time, blocks from process.memory()
   --board B            board id from boards/ or a board JSON path (default: config "board", else esp32-devkitc)
   --config FILE        device config (default: flash.config.json if present)
   --app FILE           Espruino artifact to flash as .bootcde (default: dist/espruino/app.js)
@@ -65,10 +67,11 @@ interface Args {
   report?: string;
   battery?: number;
   help: boolean;
+  engine: "v8" | "espruino";
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { virtual: false, serial: false, json: false, erase: false, seed: 1, help: false };
+  const a: Args = { virtual: false, serial: false, json: false, erase: false, seed: 1, help: false, engine: "v8" };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = () => {
@@ -77,6 +80,12 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     switch (k) {
+      case "--engine": {
+        const e = val();
+        if (e !== "v8" && e !== "espruino") throw new Error(`--engine must be v8 or espruino, not "${e}"`);
+        a.engine = e;
+        break;
+      }
       case "--board": a.board = val(); break;
       case "--config": a.config = val(); break;
       case "--app": a.app = val(); break;
@@ -175,6 +184,19 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
   if (!fs.existsSync(app)) {
     out(`wisp emulate: ${app} is missing: run \`npm run build\` first, or pass --app FILE`);
     return 2;
+  }
+  if (args.engine === "espruino") {
+    const unsupported = [args.virtual && "--virtual-time", args.serial && "--serial", args.report && "--report", args.erase && "--erase"].filter(Boolean);
+    if (unsupported.length > 0) {
+      out(`wisp emulate: ${unsupported.join(", ")} not available with --engine espruino (it runs in real time from a fresh Storage image each run)`);
+      return 2;
+    }
+    const { runEspruinoEmulate } = await import("../espruino/emulate.ts");
+    return runEspruinoEmulate(
+      { board: boardId, app, broker: args.broker ?? (cfg.device?.broker?.url || ""), durationMs: args.duration ?? Infinity, json: args.json, storageDir: args.storageDir, battery: args.battery, statusEveryMs: args.statusEvery, cfg },
+      out,
+      io.stop,
+    );
   }
   const duration = args.duration ?? (args.virtual ? 86_400_000 : Infinity);
   const statusEvery = args.statusEvery ?? (args.virtual ? 3_600_000 : 60_000);

@@ -83,6 +83,7 @@ export class Interpreter {
   readonly exited: Promise<number | null>;
   private ownDir: boolean;
   private partial = "";
+  private rawHeld = "";
   private waiters: Array<() => void> = [];
   private onLine?: (line: string) => void;
 
@@ -116,6 +117,11 @@ export class Interpreter {
   get running(): boolean { return this.proc.exitCode === null && this.proc.signalCode === null; }
 
   private take(chunk: string): void {
+    // An ANSI sequence can be split across reads: hold an unfinished one back.
+    chunk = this.rawHeld + chunk;
+    const cut = chunk.search(/\x1b(\[[0-9;]*)?$/);
+    this.rawHeld = cut >= 0 ? chunk.slice(cut) : "";
+    if (cut >= 0) chunk = chunk.slice(0, cut);
     const text = cleanConsole(chunk);
     this.output += text;
     this.partial += text;
@@ -207,6 +213,32 @@ export class Interpreter {
     const crc = await this.eval<number>(`E.CRC32(require("Storage").read(${n}))`);
     const want = zlib.crc32(bytes) >>> 0;
     if ((crc >>> 0) !== want) throw new Error(`espruino: Storage file ${name} has CRC ${crc >>> 0}, expected ${want}`);
+  }
+
+  /**
+   * Write a Storage file from a host file, through the Linux build's `fs` module
+   * instead of the console, then check its E.CRC32. For bulk data: the Linux build
+   * loses or garbles console input now and then when tens of kilobytes arrive at
+   * once (seen as a bad CRC, "File already written with different data" or
+   * OUT OF MEMORY mid-transfer), and the console carries it at only ~8 KB/s.
+   */
+  async writeFileFromHost(name: string, data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
+    const tmp = `.wisp-in-${process.pid}-${++markerSeq}`;
+    fs.writeFileSync(path.join(this.dir, tmp), bytes);
+    try {
+      const n = JSON.stringify(name);
+      const ok = await this.eval<boolean>(
+        bytes.length === 0 ? `require("Storage").write(${n},"")` : `require("Storage").write(${n},require("fs").readFileSync(${JSON.stringify(tmp)}))`,
+        20000,
+      );
+      if (ok !== true) throw new Error(`espruino: Storage.write(${name}) from a host file returned ${ok}`);
+      const crc = await this.eval<number>(`E.CRC32(require("Storage").read(${n}))`, 20000);
+      const want = zlib.crc32(bytes) >>> 0;
+      if ((crc >>> 0) !== want) throw new Error(`espruino: Storage file ${name} has CRC ${crc >>> 0}, expected ${want}`);
+    } finally {
+      fs.rmSync(path.join(this.dir, tmp), { force: true });
+    }
   }
 
   /** Kill the interpreter (SIGKILL: nothing more leaves it) and remove its temp directory. */

@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { copyIntoStorage } from "../../host-tools/compiler/espruino-check.ts";
 import { Interpreter } from "../../host-tools/espruino/interpreter.ts";
 import { artifactPath, loadEspruinoCodec } from "../helpers/artifacts.ts";
 import { skipUnlessEspruino } from "../helpers/espruino.ts";
@@ -44,9 +43,9 @@ let batch = 0;
 before(async () => {
   if (skip) return;
   it = await Interpreter.start();
-  await copyIntoStorage(it, "codec.js", fs.readFileSync(artifactPath("espruino", "codec"), "latin1"));
+  await it.writeFileFromHost("codec.js", fs.readFileSync(artifactPath("espruino", "codec"), "latin1"));
   await it.eval('eval(require("Storage").read("codec.js"))');
-  await copyIntoStorage(it, "driver.js", fs.readFileSync(path.join(import.meta.dirname, "codec-driver.js"), "latin1"));
+  await it.writeFileFromHost("driver.js", fs.readFileSync(path.join(import.meta.dirname, "codec-driver.js"), "latin1"));
   await it.eval('eval(require("Storage").read("driver.js"))');
 });
 after(async () => {

@@ -29,6 +29,10 @@ let P = 0; // cursor
 let R = 0; // end of the body
 let E = 0; // first error met (sticky)
 let L = 0; // length of the last field read
+// The last text field checked, as a string: str() hands it out instead of making it again.
+let S = "";
+let SO = -1; // its offset in B (-1: none)
+let SB: Bytes | null = null; // the buffer it came from
 
 function fail(e: number): void {
   if (E === 0) E = e;
@@ -64,7 +68,12 @@ function field(kind: number): number {
     return 0;
   }
   P = o + L;
-  const e = checkStr(B, o, L, kind);
+  if (kind < 0) return o;
+  // checked as a string: one native copy and one native test in the usual case
+  S = bytesToStr(B, o, L);
+  SO = o;
+  SB = B;
+  const e = checkStr(S, 0, L, kind);
   if (e !== 0) fail(e);
   return o;
 }
@@ -187,13 +196,9 @@ export class PacketReader {
         let m = got < this.cap ? this.cap - got : 0;
         if (m > k) m = k;
         const end = pos + m;
-        const rx = this.rx;
-        while (pos < end) {
-          byteSet(rx, got, strByte(s, pos));
-          got++;
-          pos++;
-        }
-        pos += k - m;
+        if (m > 0) strCopy(s, pos, m, this.rx, got);
+        got += m;
+        pos = end + k - m;
         got += k - m;
         if (got === rem) st = 4;
       } else {
@@ -245,6 +250,7 @@ export class PacketReader {
     p.clientIdLen = -1;
     p.usernameLen = -1;
     p.passwordLen = -1;
+    SO = -1;
     let e = 0;
     if (t === 3) {
       p.qos = shr(f, 1) & 3;
@@ -305,6 +311,7 @@ export class PacketReader {
 
   /** rx[off .. off+len) as a byte string (allocates a string; "" for len <= 0). */
   str(off: number, len: number): string {
+    if (off === SO && len === strLen(S) && SB === this.rx) return S;
     return len > 0 ? bytesToStr(this.rx, off, len) : "";
   }
 }

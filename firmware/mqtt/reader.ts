@@ -32,7 +32,6 @@ let L = 0; // length of the last field read
 // The last text field checked, as a string: str() hands it out instead of making it again.
 let S = "";
 let SO = -1; // its offset in B (-1: none)
-let SB: Bytes | null = null; // the buffer it came from
 
 function fail(e: number): void {
   if (E === 0) E = e;
@@ -47,9 +46,16 @@ function u8(): number {
   return byteAt(B, P - 1);
 }
 
+// u16 and field read their bytes inline: a call costs tens of microseconds on Espruino.
 function u16(): number {
-  const h = u8();
-  return shl(h, 8) | u8();
+  const o = P;
+  if (o + 2 > R) {
+    fail(ERR_TRUNCATED);
+    P = R;
+    return 0;
+  }
+  P = o + 2;
+  return shl(byteAt(B, o), 8) | byteAt(B, o + 1);
 }
 
 function id16(): number {
@@ -60,8 +66,15 @@ function id16(): number {
 
 /** A length-prefixed field checked as `kind`: returns its offset, its length in L (-1 on error). */
 function field(kind: number): number {
-  L = u16();
-  const o = P;
+  if (P + 2 > R) {
+    fail(ERR_TRUNCATED);
+    P = R;
+    L = -1;
+    return 0;
+  }
+  L = shl(byteAt(B, P), 8) | byteAt(B, P + 1);
+  const o = P + 2;
+  P = o;
   if (o + L > R) fail(ERR_TRUNCATED);
   if (E !== 0) {
     L = -1;
@@ -72,7 +85,6 @@ function field(kind: number): number {
   // checked as a string: one native copy and one native test in the usual case
   S = bytesToStr(B, o, L);
   SO = o;
-  SB = B;
   const e = checkStr(S, 0, L, kind);
   if (e !== 0) fail(e);
   return o;
@@ -85,6 +97,9 @@ function u16At(b: Bytes, o: number): number {
 /** Parse the body of packet type t (header already checked) into p; returns E. */
 function parseBody(p: Packet, t: number): number {
   if (t === 1) {
+    p.clientIdLen = -1;
+    p.usernameLen = -1;
+    p.passwordLen = -1;
     if (u16() !== 4) fail(ERR_PROTOCOL);
     for (let i = 0; i < 4; i++) if (u8() !== strByte(PROTOCOL, i)) fail(ERR_PROTOCOL);
     if (u8() !== 4) fail(ERR_PROTOCOL);
@@ -163,6 +178,9 @@ export class PacketReader {
   private nb = 0;
   private rem = 0;
   private got = 0;
+  /** The last text field of the current packet as a string, and its offset (-1: none). */
+  private fStr = "";
+  private fOff = -1;
 
   constructor(capacity: number) {
     this.rx = bytesNew(capacity);
@@ -247,10 +265,8 @@ export class PacketReader {
     p.topicLen = -1;
     p.payloadLen = -1;
     p.count = 0;
-    p.clientIdLen = -1;
-    p.usernameLen = -1;
-    p.passwordLen = -1;
     SO = -1;
+    this.fOff = -1;
     let e = 0;
     if (t === 3) {
       p.qos = shr(f, 1) & 3;
@@ -279,6 +295,8 @@ export class PacketReader {
       R = rem;
       E = 0;
       e = parseBody(p, t);
+      this.fStr = S;
+      this.fOff = SO;
     }
     return e === 0 ? PACKET_READY : e;
   }
@@ -311,7 +329,8 @@ export class PacketReader {
 
   /** rx[off .. off+len) as a byte string (allocates a string; "" for len <= 0). */
   str(off: number, len: number): string {
-    if (off === SO && len === strLen(S) && SB === this.rx) return S;
+    // (never compare buffers with ===: Espruino 2v29 compares their contents)
+    if (off === this.fOff && len === strLen(this.fStr)) return this.fStr;
     return len > 0 ? bytesToStr(this.rx, off, len) : "";
   }
 }

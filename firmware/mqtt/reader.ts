@@ -201,6 +201,20 @@ export class PacketReader {
    */
   feed(s: string, pos: number): number {
     const n = strLen(s);
+    // The usual packet, whole in this chunk with a one-byte remaining length and
+    // fitting rx, in a few statements (each costs tens of microseconds on Espruino).
+    if (this.st === 0 && pos + 1 < n) {
+      const c = strByte(s, pos + 1);
+      if (c < 128 && pos + 2 + c <= n && c <= this.cap) {
+        this.hb = strByte(s, pos);
+        this.rem = c;
+        this.nb = 1;
+        this.got = c;
+        if (c > 0) strCopy(s, pos + 2, c, this.rx, 0);
+        this.status = this.done();
+        return pos + 2 + c;
+      }
+    }
     // the framing state in locals: fewer property lookups per byte on Espruino
     let st = this.st;
     let rem = this.rem;

@@ -20,7 +20,7 @@ import {
   NEED_MORE,
   PACKET_READY,
 } from "./errors";
-import { Packet, PROTOCOL, typeFlags } from "./packet";
+import { CONNACK, CONNECT, Packet, PINGREQ, PROTOCOL, PUBLISH, SUBACK, SUBSCRIBE, typeFlags, UNSUBSCRIBE } from "./packet";
 import { checkStr, KIND_BINARY, KIND_FILTER, KIND_STRING, KIND_TOPIC } from "./topic";
 
 // Body parser state: one packet is parsed at a time, so it lives at module level.
@@ -96,7 +96,7 @@ function u16At(b: Bytes, o: number): number {
 
 /** Parse the body of packet type t (header already checked) into p; returns E. */
 function parseBody(p: Packet, t: number): number {
-  if (t === 1) {
+  if (t === CONNECT) {
     p.clientIdLen = -1;
     p.usernameLen = -1;
     p.passwordLen = -1;
@@ -126,13 +126,13 @@ function parseBody(p: Packet, t: number): number {
       p.passwordOff = field(KIND_BINARY);
       p.passwordLen = L;
     }
-  } else if (t === 2) {
+  } else if (t === CONNACK) {
     const a = u8();
     const c = u8();
     p.sessionPresent = a === 1;
     p.returnCode = c;
     if (a > 1 || c > 5 || (a === 1 && c !== 0)) fail(ERR_CONNACK);
-  } else if (t === 3) {
+  } else if (t === PUBLISH) {
     p.topicOff = field(KIND_TOPIC);
     p.topicLen = L;
     if (p.qos > 0) p.id = id16();
@@ -141,17 +141,17 @@ function parseBody(p: Packet, t: number): number {
       p.payloadLen = R - P;
       P = R;
     }
-  } else if (t < 12) {
+  } else if (t < PINGREQ) {
     p.id = id16();
     p.listOff = P;
-    if (t === 8 || t === 10) {
+    if (t === SUBSCRIBE || t === UNSUBSCRIBE) {
       while (P < R && E === 0) {
         field(KIND_FILTER);
-        if (t === 8 && u8() > 2) fail(ERR_QOS);
+        if (t === SUBSCRIBE && u8() > 2) fail(ERR_QOS);
         p.count++;
       }
       if (p.count === 0) fail(ERR_NO_FILTERS);
-    } else if (t === 9) {
+    } else if (t === SUBACK) {
       while (P < R) {
         const c = u8();
         if (c > 2 && c !== 0x80) fail(ERR_SUBACK_CODE);
@@ -282,7 +282,7 @@ export class PacketReader {
     SO = -1;
     this.fOff = -1;
     let e = 0;
-    if (t === 3) {
+    if (t === PUBLISH) {
       p.qos = shr(f, 1) & 3;
       p.retain = (f & 1) !== 0;
       p.dup = (f & 8) !== 0;
@@ -295,7 +295,7 @@ export class PacketReader {
     }
     if (e === 0 && rem > this.cap) {
       e = ERR_PACKET_TOO_LARGE;
-      if (t === 3 && this.cap >= 2) {
+      if (t === PUBLISH && this.cap >= 2) {
         const tl = u16At(this.rx, 0);
         if (tl + 2 <= this.cap) {
           p.topicOff = 2;
@@ -321,8 +321,8 @@ export class PacketReader {
    */
   filterAt(i: number): number {
     const p = this.packet;
-    if (this.status !== PACKET_READY || i < 0 || i >= p.count || (p.type !== 8 && p.type !== 10)) return -1;
-    const q = p.type === 8 ? 1 : 0;
+    if (this.status !== PACKET_READY || i < 0 || i >= p.count || (p.type !== SUBSCRIBE && p.type !== UNSUBSCRIBE)) return -1;
+    const q = p.type === SUBSCRIBE ? 1 : 0;
     let o = p.listOff;
     while (true) {
       const n = u16At(this.rx, o);
@@ -337,7 +337,7 @@ export class PacketReader {
   /** Return code i of the decoded SUBACK (i < count), or -1. */
   codeAt(i: number): number {
     const p = this.packet;
-    if (this.status !== PACKET_READY || p.type !== 9 || i < 0 || i >= p.count) return -1;
+    if (this.status !== PACKET_READY || p.type !== SUBACK || i < 0 || i >= p.count) return -1;
     return byteAt(this.rx, p.listOff + i);
   }
 

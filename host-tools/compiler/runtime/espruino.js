@@ -6,7 +6,8 @@
 // where a loop costs tens of microseconds per byte. V8 (the emulator) reads a string
 // in set() as NaNs, so the natives are chosen by probing that once, at load; the
 // loops stay for V8, where they are fast, and allocate no buffer.
-var __wisp_native = (function () {
+// (pure: a bundle that uses no helper drops it)
+var __wisp_native = /* @__PURE__ */ (function () {
   var u = new Uint8Array(1);
   u.set("a");
   return u[0] === 97 && typeof E !== "undefined";

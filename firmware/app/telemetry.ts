@@ -13,7 +13,7 @@
  * Commands on `<prefix>/<id>/cmd` (QoS 1): `interval=N` (N whole seconds, 10..86400);
  * anything else is rejected with a console line. A command counts as downlink activity.
  */
-import { WsPlatform } from "../mqtt/websocket";
+import { WsPlatform } from "../net/websocket";
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
 import { clientErrorName } from "../mqtt/results";

@@ -34,8 +34,16 @@ declare function strLen(s: string): number;
 declare function strByte(s: string, i: number): number;
 /** Copy all bytes of byte string `s` into dst at dstOff. The caller has checked the room. */
 declare function strToBytes(s: string, dst: Bytes, dstOff: number): void;
+/** Copy `n` bytes of byte string `s` from `sOff` into dst at dstOff. The caller has checked both ranges. */
+declare function strCopy(s: string, sOff: number, n: number, dst: Bytes, dstOff: number): void;
 /** A byte string made of b[off .. off+len). Allocates a string (not a buffer). */
 declare function bytesToStr(b: Bytes, off: number, len: number): string;
+/**
+ * Whether every byte of byte string `s` is 0x01..0x7F and none is `+` or `#`: such a
+ * string is a valid MQTT string, topic and filter without a byte-by-byte check.
+ * One native call on both backends (a regular expression on Espruino, a pattern on Lua).
+ */
+declare function strPlain(s: string): boolean;
 /** Logical right shift of a non-negative 31-bit integer. */
 declare function shr(x: number, n: number): number;
 /** Left shift; the result must stay within 31 bits. */

@@ -31,36 +31,20 @@ export const ERR_NO_FILTERS = -19; // SUBSCRIBE/UNSUBSCRIBE without a filter
 export const ERR_PACKET_TOO_LARGE = -20; // incoming packet larger than the RX buffer (skipped, framing kept)
 export const ERR_VALUE = -21; // encode: an argument is out of range (keep-alive, packet id, QoS, return code)
 
-const NAMES = [
-  "ok",
-  "buffer too small",
-  "malformed remaining length",
-  "invalid packet type",
-  "invalid fixed-header flags",
-  "truncated field",
-  "trailing bytes after last field",
-  "string longer than 65535 bytes",
-  "string is not well-formed UTF-8",
-  "string contains U+0000",
-  "topic name contains a wildcard",
-  "empty topic",
-  "malformed topic filter",
-  "packet identifier 0",
-  "invalid QoS",
-  "not MQTT 3.1.1 (protocol name or level)",
-  "invalid CONNECT flags",
-  "invalid CONNACK",
-  "invalid SUBACK return code",
-  "no topic filter",
-  "packet larger than the RX buffer",
-  "argument out of range",
-];
-
 /** A readable name for a result code: the rule that was broken. */
 export function errorName(code: number): string {
-  const i = -code;
-  if (i >= 0 && i < NAMES.length) {
-    return NAMES[i];
+  // The names live in this function's body: on Espruino that stays in flash, and
+  // the string is made only when a name is asked for (a module-level array of
+  // strings would sit in RAM for good).
+  const names =
+    "ok|buffer too small|malformed remaining length|invalid packet type|invalid fixed-header flags|truncated field|trailing bytes after last field|string longer than 65535 bytes|string is not well-formed UTF-8|string contains U+0000|topic name contains a wildcard|empty topic|malformed topic filter|packet identifier 0|invalid QoS|not MQTT 3.1.1 (protocol name or level)|invalid CONNECT flags|invalid CONNACK|invalid SUBACK return code|no topic filter|packet larger than the RX buffer|argument out of range";
+  let i = -code;
+  if (i < 0 || i > 21) return "error " + code;
+  let s = 0;
+  while (i > 0) {
+    s = names.indexOf("|", s) + 1;
+    i--;
   }
-  return "error " + code;
+  const e = names.indexOf("|", s);
+  return names.substring(s, e < 0 ? strLen(names) : e);
 }

@@ -31,6 +31,8 @@ export function checkStr(src: string | Bytes, off: number, len: number, kind: nu
   if (len > 65535) return ERR_STRING_TOO_LONG;
   if (kind < 0) return 0;
   if (len === 0 && kind !== KIND_STRING) return ERR_TOPIC_EMPTY;
+  // The usual string in one native call (a byte loop costs ~20 us a byte on Espruino).
+  if (typeof src === "string" && off === 0 && len === strLen(src) && strPlain(src)) return 0;
   const end = off + len;
   let i = off;
   while (i < end) {

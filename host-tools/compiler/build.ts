@@ -39,7 +39,7 @@ export const DEFAULT_ENTRIES: Entry[] = [
   { name: "app", file: "app/main.ts", targets: ["espruino"] },
   { name: "client", file: "mqtt/client.ts", targets: ["espruino", "lua"] },
   { name: "power", file: "power/policy.ts", targets: ["espruino", "lua"] },
-  { name: "wsclient", file: "mqtt/wsclient.ts", targets: ["espruino", "lua"] },
+  { name: "wsclient", file: "net/wsclient.ts", targets: ["espruino", "lua"] },
 ];
 
 export interface BuildOptions {

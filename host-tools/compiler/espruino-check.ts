@@ -24,9 +24,6 @@
  * raises (it evaluates, so it reaches names and calls), errors that depend on the
  * values a path takes, and statements outside any function (those ran in step 1).
  */
-import fs from "node:fs";
-import path from "node:path";
-import zlib from "node:zlib";
 import ts from "typescript";
 import { Interpreter } from "../espruino/interpreter.ts";
 
@@ -122,24 +119,6 @@ export interface ArtifactCheck {
   problems: string[];
 }
 
-/**
- * Put a file into the interpreter's Storage through its working directory: the Linux
- * build's `fs` reads it in C, far faster than pasting 48 KB through the REPL. The
- * interpreter's own E.CRC32 of the Storage file must match the host's.
- */
-export async function copyIntoStorage(it: Interpreter, name: string, data: string): Promise<void> {
-  const bytes = Buffer.from(data, "latin1");
-  const host = `host-${name}`;
-  fs.writeFileSync(path.join(it.dir, host), bytes);
-  const n = JSON.stringify(name);
-  const crc = await it.eval<number>(
-    `(function(S){S.erase(${n});S.write(${n},require("fs").readFileSync(${JSON.stringify(host)}));return E.CRC32(S.read(${n}))})(require("Storage"))`,
-    20000,
-  );
-  fs.rmSync(path.join(it.dir, host));
-  if (crc >>> 0 !== zlib.crc32(bytes) >>> 0) throw new Error(`espruino: Storage file ${name} has CRC ${crc >>> 0}, expected ${zlib.crc32(bytes) >>> 0}`);
-}
-
 /** Load `code` from Storage on a fresh interpreter and parse-probe every statement of every function. */
 export async function checkArtifact(name: string, code: string): Promise<ArtifactCheck> {
   const it = await Interpreter.start();
@@ -147,7 +126,7 @@ export async function checkArtifact(name: string, code: string): Promise<Artifac
   let blocks = 0;
   const probes = parseProbes(code);
   try {
-    await copyIntoStorage(it, "check.js", code);
+    await it.writeFileFromHost("check.js", code);
     // The Linux build has no Wifi module; app.js loads it at boot. Without wisp.json
     // the app stops at "no device settings", so an empty module is enough to load it.
     await it.eval('Modules.addCached("Wifi","")');
@@ -160,7 +139,7 @@ export async function checkArtifact(name: string, code: string): Promise<Artifac
     blocks = (await it.eval<number>("process.memory().usage")) - before;
     // The probes need room in Storage and in RAM: drop the bundle first.
     await it.eval('wisp=undefined,require("Storage").erase("check.js")');
-    await copyIntoStorage(it, "probes.js", `[${probes.map((p) => p.code).join(",\n")}]`);
+    await it.writeFileFromHost("probes.js", `[${probes.map((p) => p.code).join(",\n")}]`);
     const failed = await it.eval<string[]>(
       '(function(){var r=[];eval(require("Storage").read("probes.js")).forEach(function(f,i){try{f()}catch(e){r.push(i+" "+e)}});return r})()',
       60000,

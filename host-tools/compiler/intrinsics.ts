@@ -20,7 +20,9 @@ export const INTRINSICS = [
   "strLen",
   "strByte",
   "strToBytes",
+  "strCopy",
   "bytesToStr",
+  "strPlain",
   "shr",
   "shl",
 ] as const;
@@ -35,7 +37,9 @@ const ARITY: Record<IntrinsicName, number> = {
   strLen: 1,
   strByte: 2,
   strToBytes: 3,
+  strCopy: 5,
   bytesToStr: 3,
+  strPlain: 1,
   shr: 2,
   shl: 2,
 };
@@ -44,7 +48,9 @@ const ARITY: Record<IntrinsicName, number> = {
 export const RUNTIME_HELPER: Partial<Record<IntrinsicName, string>> = {
   bytesCopy: "__wisp_copy",
   strToBytes: "__wisp_s2b",
+  strCopy: "__wisp_s2bn",
   bytesToStr: "__wisp_b2s",
+  strPlain: "__wisp_plain",
 };
 
 /** The intrinsic a call expression invokes, if any: resolved through the type checker, not by name alone. */
@@ -108,7 +114,9 @@ export function luaIntrinsicsPlugin(): Plugin {
       case "bytesNew":
       case "bytesCopy":
       case "strToBytes":
+      case "strCopy":
       case "bytesToStr":
+      case "strPlain":
         return lua.createCallExpression(lua.createIdentifier(name === "bytesNew" ? "__wisp_new" : RUNTIME_HELPER[name]!), a, node);
       case "bytesLen":
         return lua.createTableIndexExpression(a[0], lua.createStringLiteral("n"), node);

@@ -6,6 +6,13 @@
  * against mqtt-packet (the codec MQTT.js and aedes use) in the same process.
  * Ratios > 1 mean wisp is faster. Each figure is the median of several timed rounds.
  * Sizes: the bytes of each artifact in dist/.
+ *
+ * Then the real interpreter (ESPRUINO_BIN, else ../shared/espruino/espruino; skipped
+ * with a note when absent): the same codec bundle loaded from Storage, timed against
+ * a plain string codec written in test/bench/espruino-codec-bench.js (the baseline;
+ * ratio = wisp time / baseline time, lower is better), and the blocks each bundle
+ * and the running app hold (process.memory().usage, counted by the interpreter).
+ * Its times are a desktop CPU's: only the ratios carry over to a board.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -89,7 +96,7 @@ function fmt(n: number): string {
 }
 
 console.log(`wisp bench — Node ${process.version}, ${ROUNDS} rounds of ~${TARGET_MS} ms, median\n`);
-console.log("codec throughput: wisp (compiled Espruino bundle, sandbox) vs mqtt-packet 9 (same process)");
+console.log("codec throughput, host-side (V8): wisp (compiled Espruino bundle, sandbox) vs mqtt-packet 9 (same process)");
 console.log("| packet | op | wisp | mqtt-packet | ratio |");
 console.log("|---|---|---:|---:|---:|");
 const ratios: number[] = [];
@@ -151,6 +158,106 @@ for (const target of ["espruino", "lua"] as const) {
     console.log(`| dist/${target}/${f} | ${fs.statSync(path.join(dir, f)).size} |`);
   }
 }
+
+// ---------------------------------------------------------------- the real interpreter
+await (async () => {
+  const { findEspruino, ESPRUINO_MISSING, Interpreter } = await import("../../host-tools/espruino/interpreter.ts");
+  if (!findEspruino()) {
+    console.log(`\nreal interpreter: skipped (${ESPRUINO_MISSING})`);
+    return;
+  }
+  const MS = Number(process.env.WISP_BENCH_ESPRUINO_MS ?? 400);
+  const it = await Interpreter.start();
+  try {
+    const version = await it.eval<string>("process.env.VERSION");
+    await it.writeFileFromHost("codec.js", fs.readFileSync(artifactPath("espruino", "codec"), "latin1"));
+    await it.eval('eval(require("Storage").read("codec.js"))');
+    await it.writeFileFromHost("bench.js", fs.readFileSync(path.join(import.meta.dirname, "espruino-codec-bench.js"), "latin1"));
+    await it.eval('eval(require("Storage").read("bench.js"))');
+    console.log(`\ncodec on the real interpreter (Espruino ${version}, Linux build, codec.js from Storage), ms per operation; ratio = wisp / plain string codec`);
+    console.log("| packet | wisp encode | bytes to string | wisp decode | wisp all in | string encode | string decode | string all in | ratio |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    type Row = { name: string; bytes: number; encode: number; toString: number; decode: number; baseEncode: number; baseDecode: number; cases: number };
+    const f = (ms: number) => (ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
+    for (let i = 0, n = 1; i < n; i++) {
+      const r = await it.eval<Row>(`benchCase(${i},${MS})`, 120000);
+      n = r.cases;
+      const ours = r.encode + r.toString + r.decode;
+      const base = r.baseEncode + r.baseDecode;
+      console.log(`| ${r.name} (${r.bytes} B) | ${f(r.encode)} | ${f(r.toString)} | ${f(r.decode)} | ${f(ours)} | ${f(r.baseEncode)} | ${f(r.baseDecode)} | ${f(base)} | ${(ours / base).toFixed(1)}x |`);
+    }
+  } catch (e) {
+    console.log(`real interpreter codec bench: failed: ${(e as Error).message}`);
+  } finally {
+    await it.stop();
+  }
+
+  console.log("\nblocks on the real interpreter: each bundle loaded from Storage with eval(require(\"Storage\").read(...)), process.memory().usage before/after");
+  console.log("| bundle | bytes | usage before | usage after | blocks held |");
+  console.log("|---|---:|---:|---:|---:|");
+  const dir = path.dirname(artifactPath("espruino", "codec"));
+  for (const f of fs.readdirSync(dir).sort()) {
+    const one = await Interpreter.start();
+    try {
+      const code = fs.readFileSync(path.join(dir, f), "latin1");
+      await one.writeFileFromHost("b.js", code);
+      await one.eval('Modules.addCached("Wifi","")'); // app.js loads Wifi; without wisp.json it stops at boot
+      const before = await one.eval<number>("process.memory().usage");
+      await one.eval('eval(require("Storage").read("b.js"))', 20000);
+      const after = await one.eval<number>("process.memory().usage");
+      console.log(`| ${f}${f === "app.js" ? " (no wisp.json: stops at boot)" : ""} | ${code.length} | ${before} | ${after} | ${after - before} |`);
+    } catch (e) {
+      console.log(`| ${f} | failed: ${(e as Error).message.split("\n")[0]} | | | |`);
+    } finally {
+      await one.stop();
+    }
+  }
+
+  // The app through the espruino engine (interp's startEspruinoBoard) against aedes:
+  // the shim's blocks (Wifi/ESP32 stand-ins, native on a board) are subtracted.
+  const { startAedes } = await import("../../host-tools/emulator/broker.ts");
+  const { startEspruinoBoard } = await import("../../host-tools/espruino/board.ts");
+  const READINGS = Number(process.env.WISP_BENCH_READINGS ?? 30);
+  const broker = await startAedes();
+  let readings = 0;
+  broker.aedes.on("publish", (pkt: { topic: string }) => {
+    if (pkt.topic.endsWith("/telemetry")) readings++;
+  });
+  const board = await startEspruinoBoard({
+    board: "esp32-lipo-sensor",
+    app: artifactPath("espruino", "app"),
+    settings: { brokerPort: Number(new URL(broker.url).port), clientId: "bench-1", mode: "stay", intervalSeconds: 1, keepAliveSeconds: 10, qos: 1, commands: true },
+    wifi: { connectMs: 100 },
+  });
+  const waitReadings = async (n: number) => {
+    const t0 = Date.now();
+    while (readings < n) {
+      if (Date.now() - t0 > 30000 + n * 3000) throw new Error(`only ${readings} readings of ${n}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    console.log(`\nthe app on the real interpreter (espruino engine, aedes, stay mode, QoS 1 reading every 1 s, one subscription), blocks the app holds`);
+    console.log("| phase | app blocks | interpreter usage | pool |");
+    console.log("|---|---:|---:|---:|");
+    const row = (phase: string, m: { app: number; usage: number; total: number }) => console.log(`| ${phase} | ${m.app} | ${m.usage} | ${m.total} |`);
+    // The Linux build's console input is racy (docs/espruino.md): ask again once.
+    const memory = (phase: string) => board.memory(phase).catch(() => board.memory(phase));
+    row("after boot", await memory("after boot"));
+    await waitReadings(1);
+    row("after connect and the first reading", await memory("after connect"));
+    await waitReadings(READINGS);
+    row(`after ${readings} readings`, await memory("after readings"));
+    const u = board.uncaught();
+    if (u.length > 0) console.log(`Uncaught on the interpreter: ${u.join(" / ")}`);
+    console.log("TODO: a day of readings needs a virtual clock the real interpreter does not have; the last row shows growth over the run.");
+  } catch (e) {
+    console.log(`app on the real interpreter: failed: ${(e as Error).message}`);
+  } finally {
+    await board.stop();
+    await broker.close();
+  }
+})();
 
 // ---- Flash throughput over a socat pty at 115200 baud (wisp flash, host-tools/flasher) ----
 // A pty does not pace bytes like a UART, so the writes are paced here at the line

@@ -1,5 +1,5 @@
 /**
- * MQTT over WebSocket (firmware/mqtt/websocket.ts), on the compiled bundle
+ * MQTT over WebSocket (firmware/net/websocket.ts), on the compiled bundle
  * dist/espruino/wsclient.js (client + WsPlatform) in the Espruino sandbox, over real
  * loopback sockets (harness NodePlatform underneath):
  * - the client against aedes behind the `ws` package's WebSocketServer, and against

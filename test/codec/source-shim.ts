@@ -61,6 +61,12 @@ g.bytesToStr = (b: Uint8Array, off: number, n: number) => {
   for (let i = 0; i < n; i++) s += String.fromCharCode(b[off + i]);
   return s;
 };
+g.strCopy = (s: string, soff: number, n: number, d: Uint8Array, doff: number) => {
+  range(s.length, soff, n, "strCopy source");
+  range(d.length, doff, n, "strCopy");
+  for (let i = 0; i < n; i++) d[doff + i] = s.charCodeAt(soff + i);
+};
+g.strPlain = (s: string) => !/[^\x01-\x22\x24-\x2a\x2c-\x7f]/.test(s);
 g.shr = (x: number, n: number) => {
   if (!isInt(x) || x < 0 || x > 0x7fffffff) fail(`shr(${x}) not a non-negative 31-bit integer`);
   return x >>> n;

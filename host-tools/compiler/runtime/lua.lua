@@ -20,9 +20,19 @@ local function __wisp_s2b(str, d, off)
   local byte = string.byte
   for i = 1, #str do d[off + i - 1] = byte(str, i) end
 end
+--@helper __wisp_s2bn
+local function __wisp_s2bn(s, soff, n, d, doff)
+  local byte = string.byte
+  for i = 0, n - 1 do d[doff + i] = byte(s, soff + i + 1) end
+end
 --@helper __wisp_b2s
 local function __wisp_b2s(b, off, n)
   -- string.char takes its bytes as arguments: go in slices that fit the C stack.
+  -- One slice needs no table (short strings are interned: no garbage per call).
+  if n <= 4096 then
+    if n <= 0 then return "" end
+    return string.char(table.unpack(b, off, off + n - 1))
+  end
   local parts, unpack, char = {}, table.unpack, string.char
   local i = 0
   while i < n do
@@ -32,4 +42,9 @@ local function __wisp_b2s(b, off, n)
     i = i + m
   end
   return table.concat(parts)
+end
+--@helper __wisp_plain
+local function __wisp_plain(s)
+  -- any byte outside 1..127, or '+' (43) or '#' (35)
+  return string.find(s, "[^\1-\34\36-\42\44-\127]") == nil
 end

@@ -71,9 +71,32 @@ export function openSerialEnd(devicePath: string): SerialEnd {
   const rs = new tty.ReadStream(fd);
   rs.setEncoding("latin1");
   let closed = false;
+  // The tty stream makes the fd non-blocking, so a burst larger than the pty's buffer
+  // (a REPL printing faster than the far end reads) gets EAGAIN: keep the rest in
+  // order and retry shortly, never drop or throw it.
+  let pending: Buffer[] = [];
+  let retry: NodeJS.Timeout | null = null;
+  const flush = (): void => {
+    retry = null;
+    while (!closed && pending.length > 0) {
+      const head = pending[0];
+      let n: number;
+      try {
+        n = fs.writeSync(fd, head);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+        retry = setTimeout(flush, 5);
+        return;
+      }
+      if (n < head.length) pending[0] = head.subarray(n);
+      else pending.shift();
+    }
+  };
   return {
     write(bytes: string) {
-      if (!closed) fs.writeSync(fd, Buffer.from(bytes, "latin1"));
+      if (closed) return;
+      pending.push(Buffer.from(bytes, "latin1"));
+      if (retry === null) flush();
     },
     onData(fn) {
       rs.on("data", (d: string | Buffer) => fn(typeof d === "string" ? d : d.toString("latin1")));
@@ -81,6 +104,8 @@ export function openSerialEnd(devicePath: string): SerialEnd {
     close() {
       if (closed) return;
       closed = true;
+      if (retry !== null) clearTimeout(retry);
+      pending = [];
       rs.destroy(); // closes fd
     },
   };

@@ -9,7 +9,6 @@
 import fs from "node:fs";
 import { Aedes } from "aedes";
 import net from "node:net";
-import { copyIntoStorage } from "../../host-tools/compiler/espruino-check.ts";
 import { Interpreter } from "../../host-tools/espruino/interpreter.ts";
 
 const file = process.argv[2] ?? "dist/espruino/client.js";
@@ -23,8 +22,8 @@ const port = (server.address() as net.AddressInfo).port;
 const it = await Interpreter.start();
 try {
   const base = await it.eval<number>("process.memory().usage");
-  await copyIntoStorage(it, "client.js", fs.readFileSync(file, "latin1"));
-  await copyIntoStorage(it, "board.js", BOARD_JS);
+  await it.writeFileFromHost("client.js", fs.readFileSync(file, "latin1"));
+  await it.writeFileFromHost("board.js", BOARD_JS);
   await it.eval('eval(require("Storage").read("board.js"))', 20000);
   const plat = await it.eval<number>("process.memory().usage");
   await it.eval('eval(require("Storage").read("client.js"))', 20000);

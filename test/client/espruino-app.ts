@@ -9,7 +9,6 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { copyIntoStorage } from "../../host-tools/compiler/espruino-check.ts";
 import { Interpreter, jsStringLiteral } from "../../host-tools/espruino/interpreter.ts";
 import { artifactPath } from "../helpers/artifacts.ts";
 
@@ -33,9 +32,9 @@ export async function flashEspruino(artifact: "app" | "client", settings: Record
   const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "wisp-espruino-board-"));
   const it = await Interpreter.start({ dir: d });
   try {
-    // Through the working directory (copyIntoStorage), not pasted through the REPL: fast, and CRC-checked.
-    if (settings) await copyIntoStorage(it, "wisp.json", JSON.stringify(settings));
-    await copyIntoStorage(it, `${artifact}.js`, fs.readFileSync(artifactPath("espruino", artifact), "latin1"));
+    // Through the working directory (Interpreter.writeFileFromHost), not pasted through the REPL: fast, and CRC-checked.
+    if (settings) await it.writeFileFromHost("wisp.json", JSON.stringify(settings));
+    await it.writeFileFromHost(`${artifact}.js`, fs.readFileSync(artifactPath("espruino", artifact), "latin1"));
   } finally {
     await it.stop();
   }

@@ -11,18 +11,12 @@ import { startAedes } from "../../host-tools/emulator/broker.ts";
 import { startEspruinoBoard } from "../../host-tools/espruino/board.ts";
 import { REPO_ROOT } from "../../host-tools/compiler/build.ts";
 import { skipUnlessEspruino } from "../helpers/espruino.ts";
-import { assertNoUncaught, observe, parserGapTodo, until } from "./engine-harness.ts";
+import { assertNoUncaught, observe, until } from "./engine-harness.ts";
 
 const skip = skipUnlessEspruino();
 const APP = path.join(REPO_ROOT, "dist", "espruino", "app.js");
-/**
- * Until the firmware waits for its DISCONNECT to leave before ESP32.deepSleep (issue
- * 10), the kill at deep sleep drops it and the broker fires the will: `online,
- * sleeping, offline` on every cycle. Set to false once that fix is on this branch.
- */
-const FLUSH_TODO: string | false = "needs flush-before-sleep (issue 10)";
 
-test("stay mode: several readings in order, birth retained, memory in blocks from the interpreter", { skip, todo: parserGapTodo(APP) }, async (t) => {
+test("stay mode: several readings in order, birth retained, memory in blocks from the interpreter", { skip }, async (t) => {
   const broker = await startAedes();
   const obs = await observe(broker.url, "wisp/#");
   const board = await startEspruinoBoard({
@@ -54,7 +48,7 @@ test("stay mode: several readings in order, birth retained, memory in blocks fro
   }
 });
 
-test("sleep mode: three wake cycles, retained status `sleeping` after each sleep and never `offline`", { skip, todo: FLUSH_TODO || parserGapTodo(APP) }, async (t) => {
+test("sleep mode: three wake cycles, retained status `sleeping` after each sleep and never `offline`", { skip }, async (t) => {
   const broker = await startAedes();
   const obs = await observe(broker.url, "wisp/#");
   const board = await startEspruinoBoard({

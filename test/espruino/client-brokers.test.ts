@@ -23,12 +23,11 @@ import { startEspruinoBoard, type EspruinoBoard } from "../../host-tools/espruin
 import { REPO_ROOT } from "../../host-tools/compiler/build.ts";
 import { skipUnlessEspruino } from "../helpers/espruino.ts";
 import { mosquittoSkip, startMosquitto, type Mosquitto } from "../helpers/mosquitto.ts";
-import { assertNoUncaught, observe, parserGapTodo, until } from "./engine-harness.ts";
+import { assertNoUncaught, observe, until } from "./engine-harness.ts";
 
 const skipEspruino = skipUnlessEspruino();
 const skipMosquitto = skipEspruino || mosquittoSkip();
 const CLIENT = path.join(REPO_ROOT, "dist", "espruino", "client.js");
-const GAP = parserGapTodo(CLIENT);
 
 /** Test settings (Storage test.json) -> the client, its callbacks -> console lines. */
 const DRIVER = String.raw`eval(require("Storage").read("client.js"));
@@ -186,7 +185,7 @@ for (const [name, start, skip] of [
   ["mosquitto", mosquittoBroker, skipMosquitto],
 ] as const) {
   describe(`client.js on the real interpreter against ${name}`, { skip }, () => {
-    test("QoS 0/1/2 both ways, exactly once to the app; subscribe then unsubscribe", { todo: GAP }, async (t) => {
+    test("QoS 0/1/2 both ways, exactly once to the app; subscribe then unsubscribe", async (t) => {
       const broker = await start();
       open.push(() => broker.close());
       const peer = await observe(broker.url, "dev/out/#");
@@ -218,7 +217,7 @@ for (const [name, start, skip] of [
       assertNoUncaught(t, b.uncaught());
     });
 
-    test("keep-alive: the broker sees PINGREQs and keeps the idle link", { todo: GAP }, async (t) => {
+    test("keep-alive: the broker sees PINGREQs and keeps the idle link", async (t) => {
       const broker = await start();
       open.push(() => broker.close());
       const id = `ka-${name}`;
@@ -228,7 +227,7 @@ for (const [name, start, skip] of [
       assertNoUncaught(t, b.uncaught());
     });
 
-    test("the will is published when the link is cut (interpreter killed)", { todo: GAP }, async (t) => {
+    test("the will is published when the link is cut (interpreter killed)", async (t) => {
       const broker = await start();
       open.push(() => broker.close());
       const peer = await observe(broker.url, "dev/will/#");
@@ -240,7 +239,7 @@ for (const [name, start, skip] of [
       assertNoUncaught(t, uncaught);
     });
 
-    test("a persistent session is resumed after a restart: what was sent meanwhile arrives", { todo: GAP }, async (t) => {
+    test("a persistent session is resumed after a restart: what was sent meanwhile arrives", async (t) => {
       const broker = await start();
       open.push(() => broker.close());
       const id = `sess-${name}`;

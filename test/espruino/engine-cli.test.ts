@@ -11,12 +11,12 @@ import { test } from "node:test";
 import { runEmulate } from "../../host-tools/emulator/cli-emulate.ts";
 import { REPO_ROOT } from "../../host-tools/compiler/build.ts";
 import { skipUnlessEspruino } from "../helpers/espruino.ts";
-import { assertNoUncaught, parserGapTodo } from "./engine-harness.ts";
+import { assertNoUncaught } from "./engine-harness.ts";
 
 const skip = skipUnlessEspruino();
 const APP = path.join(REPO_ROOT, "dist", "espruino", "app.js");
 
-test("--engine espruino --json: start, boot, console, wifi, publishes, memory blocks, summary naming what it cannot report", { skip, todo: parserGapTodo(APP) }, async (t) => {
+test("--engine espruino --json: start, boot, console, wifi, publishes, memory blocks, summary naming what it cannot report", { skip }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-emulate-espruino-"));
   const cfg = path.join(dir, "flash.config.json");
   fs.writeFileSync(cfg, JSON.stringify({

@@ -8,31 +8,9 @@ import path from "node:path";
 import type { TestContext } from "node:test";
 import mqtt from "mqtt";
 
-/**
- * Espruino's parser gap (issue 9): a minified `return}` ending a brace-less body
- * throws "Unexpected end of Input" when the function first runs. The compiler fix
- * lands from another branch; until the artifact has it, a test whose only Uncaught
- * reports are that one is marked TODO (still run, still printed) instead of failing.
- */
-export const PARSER_GAP = /SyntaxError: Unexpected end of Input/;
-
-export function assertNoUncaught(t: TestContext, uncaught: string[]): void {
-  if (uncaught.length > 0 && uncaught.every((u) => PARSER_GAP.test(u))) {
-    t.todo(`the artifact still has the return} parser gap (issue 9 item 3, compiler fix not merged here yet): ${uncaught[0]}`);
-  }
+/** No test on the real interpreter may see an `Uncaught` line (issue 9). */
+export function assertNoUncaught(_t: TestContext, uncaught: string[]): void {
   assert.deepEqual(uncaught, [], "the interpreter printed Uncaught errors");
-}
-
-/**
- * A test option for suites that need received packets handled: TODO (with the
- * reason) while the Espruino artifact `file` still has a bare `return}` /
- * `break}` / `continue}` from the minifier, false once the compiler fix is in.
- */
-export function parserGapTodo(file: string): string | false {
-  if (!fs.existsSync(file)) return false;
-  return /\b(return|break|continue)\}/.test(fs.readFileSync(file, "latin1"))
-    ? `${path.basename(file)} still has the return} parser gap (issue 9 item 3: compiler fix not on this branch yet)`
-    : false;
 }
 
 export interface Seen {

@@ -16,72 +16,15 @@ import { Interpreter } from "../../host-tools/espruino/interpreter.ts";
 import { HOST_STATE_FILE, SHIM_SOURCE, type ShimHostState } from "../../host-tools/espruino/shims.ts";
 import { runFlash } from "../../host-tools/flasher/cli-flash.ts";
 import { REPO_ROOT } from "../../host-tools/compiler/build.ts";
-import { skipUnlessEspruino } from "../helpers/espruino.ts";
+import { interpreterOnPty, skipUnlessEspruino } from "../helpers/espruino.ts";
 import { skipUnless } from "../helpers/system-deps.ts";
-import { assertNoUncaught, observe, parserGapTodo, until } from "./engine-harness.ts";
+import { assertNoUncaught, observe, until } from "./engine-harness.ts";
 
 const skip = skipUnlessEspruino() || skipUnless("socat");
 const APP = path.join(REPO_ROOT, "dist", "espruino", "app.js");
 const OLD_APP = 'var oldApp=1;print("old app running");';
 
-/**
- * The interpreter's console on a pty. The Linux build reads stdin on a second thread
- * that races with its main loop and garbles console input now and then, often enough
- * under load to fail an upload of 48 KB (docs/espruino.md); its telnet console
- * (`--telnet`, TCP port 2323 on Linux) is read by the main loop itself. So socat
- * joins the pty (`PTY,link=...,raw,echo=0`) to the interpreter's telnet console: the
- * flasher still talks to a serial-like device, the interpreter still gets it on its
- * REPL, and nothing races. Port 2323 is fixed: only this test uses it.
- */
-/** Port 2323 is one per machine: runs of this test in other worktrees take turns (a pid lock file). */
-const TELNET_LOCK = path.join(os.tmpdir(), "wisp-espruino-telnet-2323.lock");
-async function lockTelnetPort(): Promise<() => void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      fs.writeFileSync(TELNET_LOCK, String(process.pid), { flag: "wx" });
-      return () => fs.rmSync(TELNET_LOCK, { force: true });
-    } catch {
-      const holder = Number(fs.readFileSync(TELNET_LOCK, { encoding: "utf8", flag: "a+" }) || 0);
-      let alive = false;
-      try { alive = holder > 0 && (process.kill(holder, 0), true); } catch { alive = false; }
-      if (!alive) fs.rmSync(TELNET_LOCK, { force: true });
-      else if (Date.now() > deadline) throw new Error(`port 2323 is held by pid ${holder} (${TELNET_LOCK})`);
-      else await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
-async function interpreterOnPty(dir: string): Promise<{ link: string; it: Interpreter; stop(): Promise<void> }> {
-  const link = path.join(dir, "ttyESPRUINO");
-  fs.rmSync(link, { force: true });
-  const unlock = await lockTelnetPort();
-  const it = await Interpreter.start({ dir, args: ["--telnet"] }).catch((e) => { unlock(); throw e; });
-  const socat = spawn("socat", ["-d", "-d", `PTY,link=${link},raw,echo=0`, "TCP:127.0.0.1:2323,retry=50,interval=0.1"], { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  socat.stderr!.on("data", (d) => (log += d));
-  await until(() => fs.existsSync(link) && /starting data transfer loop/.test(log), 10000, "socat pty joined to the telnet console", () => log).catch(async (e) => {
-    socat.kill("SIGKILL");
-    await it.stop();
-    unlock();
-    throw e;
-  });
-  return {
-    link,
-    it,
-    async stop() {
-      if (socat.exitCode === null && socat.signalCode === null) {
-        const gone = new Promise((r) => socat.once("exit", r));
-        socat.kill("SIGKILL");
-        await gone;
-      }
-      await it.stop(); // by its own pid
-      unlock();
-    },
-  };
-}
-
-test("wisp flash into the real interpreter over a pty: verified upload, wisp.json, load(), the new app publishes", { skip, todo: parserGapTodo(APP), timeout: 120_000 }, async (t) => {
+test("wisp flash into the real interpreter over a pty: verified upload, wisp.json, load(), the new app publishes", { skip, timeout: 120_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-flash-espruino-"));
   const broker = await startAedes();
   const obs = await observe(broker.url, "wisp/flashed-rt/#");

@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, test } from "node:test";
-import { copyIntoStorage } from "../../host-tools/compiler/espruino-check.ts";
 import { Interpreter } from "../../host-tools/espruino/interpreter.ts";
 import { artifactPath } from "../helpers/artifacts.ts";
 import { skipUnlessEspruino } from "../helpers/espruino.ts";
@@ -76,8 +75,8 @@ let it: Interpreter;
 before(async () => {
   if (skip) return;
   it = await Interpreter.start();
-  await copyIntoStorage(it, "client.js", fs.readFileSync(artifactPath("espruino", "client"), "latin1"));
-  await copyIntoStorage(it, "board.js", BOARD_JS);
+  await it.writeFileFromHost("client.js", fs.readFileSync(artifactPath("espruino", "client"), "latin1"));
+  await it.writeFileFromHost("board.js", BOARD_JS);
   await it.eval('eval(require("Storage").read("client.js"))', 20000);
   await it.eval('eval(require("Storage").read("board.js"))', 20000);
 });

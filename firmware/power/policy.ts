@@ -121,9 +121,16 @@ export class PowerConfig {
   }
 }
 
+/**
+ * PowerInputs.batteryPct on a board that cannot measure its battery (no ADC): the
+ * policy stays connected with the longest allowed keep-alive (as in the high band),
+ * keeps the configured interval, and reports the band as "unknown".
+ */
+export const NO_BATTERY_PCT = -1;
+
 /** What the policy looks at. */
 export class PowerInputs {
-  /** Battery state of charge, 0..100. */
+  /** Battery state of charge, 0..100; NO_BATTERY_PCT when there is no reading. */
   batteryPct = 100;
   charging = false;
   /** dBm; 0 = unknown (treated as not weak). */
@@ -206,7 +213,8 @@ export class KeepAlivePolicy {
     if (i.rssi < 0) {
       this.weak = this.weak ? i.rssi < c.weakRssi + c.rssiHysteresisDb : i.rssi <= c.weakRssi;
     }
-    this.band = this.bandFor(i.batteryPct);
+    const noReading = i.batteryPct < 0;
+    this.band = noReading ? -1 : this.bandFor(i.batteryPct);
     d.band = this.band;
     d.weak = this.weak;
     const limit = this.keepAliveLimit();
@@ -226,6 +234,9 @@ export class KeepAlivePolicy {
     if (i.charging) {
       stay = true;
       why = "charging";
+    } else if (noReading) {
+      stay = true;
+      why = "no battery reading";
     } else if (this.band === BAND_HIGH) {
       stay = true;
       why = "battery high";

@@ -37,6 +37,7 @@ const CASES: Case[] = [
   { name: "battery 100: stay, keep-alive at the NAT limit", steps: [[{ pct: 100, rssi: -60 }, { mode: "stay", ka: 270, interval: 60, reconnect: false, band: "high", weak: false, reason: "battery high" }]] },
   { name: "battery 0: deep sleep at the longest interval", steps: [[{ pct: 0, rssi: -60 }, { mode: "sleep", ka: 30, interval: 3600, band: "empty", reason: "battery empty" }]] },
   { name: "battery 20: deep sleep at the workload interval", steps: [[{ pct: 20, rssi: -60 }, { mode: "sleep", ka: 30, interval: 60, band: "low" }]] },
+  { name: "no battery reading (board without ADC): stay at the NAT limit, band unknown", steps: [[{ pct: -1, rssi: -60 }, { mode: "stay", ka: 270, interval: 60, band: "unknown", reason: "no battery reading" }], [{ pct: -1, rssi: -60, currentKa: 270 }, { mode: "stay", ka: 270, reconnect: false, band: "unknown" }]] },
   { name: "battery 5: critical, interval stretched", steps: [[{ pct: 5 }, { mode: "sleep", interval: 240, band: "critical" }]] },
   { name: "critical stretch capped by maxIntervalSeconds", cfg: { maxIntervalSeconds: 200 }, steps: [[{ pct: 5 }, { interval: 200 }], [{ pct: 0 }, { interval: 200, band: "empty" }]] },
   { name: "charging at 5 %: stay, short keep-alive, normal interval", steps: [[{ pct: 5, charging: true, rssi: -60 }, { mode: "stay", ka: 60, interval: 60, reason: "charging" }]] },

@@ -78,6 +78,7 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   private storage: any;
   private wifi: any;
 
+  /** Reads wisp.json, the only read of it on the board: the app asks this object for every setting. */
   constructor() {
     this.t0 = getTime();
     this.storage = load("Storage");
@@ -180,6 +181,12 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   }
   extraStr(name: string, dflt: string): string {
     return this.json === null ? dflt : str(this.json[name], dflt);
+  }
+  /** An object from wisp.json (e.g. `power`), or null: read from the one parse at boot. */
+  extraObject(name: string): any {
+    if (this.json === null) return null;
+    const v = this.json[name];
+    return v !== undefined && v !== null && typeof v === "object" ? v : null;
   }
   extraBool(name: string, dflt: boolean): boolean {
     if (this.json === null) return dflt;

@@ -6,6 +6,8 @@
  * against the board JSON by hand.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { REPO_ROOT } from "../../host-tools/compiler/build.ts";
@@ -120,5 +122,28 @@ test("default board (esp32-devkitc) on the real interpreter: no throw, \"v\":nul
     await board.stop();
     await obs.close();
     await broker.close();
+  }
+});
+
+test("wisp.json is read once per boot: the platform's one read feeds settings, extras, buffers and power", { timeout: 60_000 }, async () => {
+  // The built app behind a prelude that counts Storage.readJSON("wisp.json") calls.
+  const prelude =
+    'var wispJsonReads = 0;(function(){var S = require("Storage"); var r = S.readJSON;' +
+    'S.readJSON = function(n, x){ if (n === "wisp.json") wispJsonReads++; return r.call(S, n, x); };})();' +
+    'setTimeout(function(){ console.log("wisp.json reads: " + wispJsonReads); }, 20000);\n';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wisp-read-once-"));
+  const appFile = path.join(dir, "app.js");
+  fs.writeFileSync(appFile, prelude + fs.readFileSync(path.join(REPO_ROOT, "dist", "espruino", "app.js"), "utf8"));
+  // power.natIdleSeconds comes from the same read: the policy's keep-alive shows it (100 - 30 s margin)
+  const app = await bootApp({ app: appFile, seed: 4, settings: { clientId: "once", intervalSeconds: 30, power: { natIdleSeconds: 100 } } });
+  try {
+    await withTimeout(app.board.runFor(60_000), 30_000, "one virtual minute");
+    const text = app.consoleText();
+    assert.match(text, /wisp\.json reads: 1\b/, text);
+    assert.match(text, /policy mode=stay ka=70 /, text);
+    assert.ok(app.on("telemetry").length >= 1);
+  } finally {
+    await app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

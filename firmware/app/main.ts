@@ -20,6 +20,14 @@ function powerSettings(o: AppOptions, p: EspruinoPlatform): void {
   if (bad !== "") p.log("config: " + bad);
 }
 
+/** The board's battery curve (wisp.json board.battery.curve); without one the policy's DEFAULT_CURVE stays. */
+function batteryCurve(o: AppOptions, p: EspruinoPlatform): void {
+  const c = p.batteryCurve();
+  if (c === null) return;
+  const err = o.power.setCurve(c);
+  if (err !== "") p.log("config: " + err + " (default curve kept)");
+}
+
 const p = new EspruinoPlatform();
 const s = p.settings();
 if (p.resumeSleep()) {
@@ -39,6 +47,7 @@ if (p.resumeSleep()) {
   o.inflight = p.buffer("inflight", o.inflight);
   o.offlineQueue = p.buffer("offlineQueue", o.offlineQueue);
   powerSettings(o, p);
+  batteryCurve(o, p);
   const app = new TelemetryApp(p, s, o);
   const wifi = new WifiKeeper(p, p, s.wifiSsid, s.wifiPassword);
   if (o.mode === "sleep") wifi.minMs = 1000; // awake briefly: try again soon

@@ -17,7 +17,7 @@ import { WsPlatform } from "../net/websocket";
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
 import { clientErrorName } from "../mqtt/results";
-import { batteryPercent, bandName, NO_BATTERY_PCT, KeepAlivePolicy, MODE_SLEEP, PowerConfig, PowerDecision, PowerInputs } from "../power/policy";
+import { bandName, NO_BATTERY_PCT, KeepAlivePolicy, MODE_SLEEP, PowerConfig, PowerDecision, PowerInputs } from "../power/policy";
 
 /** App options beyond DeviceSettings (Storage wisp.json extras and board buffer sizes). */
 export class AppOptions {
@@ -297,7 +297,7 @@ export class TelemetryApp {
     const p = this.p;
     const i = new PowerInputs();
     const v = p.batteryVolts();
-    i.batteryPct = v < 0 ? NO_BATTERY_PCT : batteryPercent(v);
+    i.batteryPct = v < 0 ? NO_BATTERY_PCT : this.o.power.percent(v);
     i.charging = v >= this.o.power.chargingVolts;
     i.rssi = p.wifiUp() ? p.rssi() : this.savedRssi;
     if (this.lastDownlink >= 0) i.downlinkAgoSeconds = Math.floor((p.millis() - this.lastDownlink) / 1000);

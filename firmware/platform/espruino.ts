@@ -193,6 +193,13 @@ export class EspruinoPlatform implements Platform, WifiRadio {
     const v = this.json[name];
     return typeof v === "boolean" ? v : dflt;
   }
+  /** wisp.json `board.battery.curve` ([volts, percent] points, volts ascending), or null when the board data has none. */
+  batteryCurve(): any {
+    const b = this.board();
+    if (b === null || b.battery === null || typeof b.battery !== "object") return null;
+    const c = b.battery.curve;
+    return c !== undefined && c !== null && typeof c === "object" ? c : null;
+  }
   /** Board buffer size `name` (rx, tx, inflight, offlineQueue) from wisp.json, or `dflt`. */
   buffer(name: string, dflt: number): number {
     const b = this.board();

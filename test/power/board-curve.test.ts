@@ -11,8 +11,12 @@ import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { REPO_ROOT } from "../../host-tools/compiler/build.ts";
+import { startAedes } from "../../host-tools/emulator/broker.ts";
+import { startEspruinoBoard } from "../../host-tools/espruino/board.ts";
+import { assertNoUncaught, until } from "../espruino/engine-harness.ts";
 import { bootApp } from "../helpers/boot-app.ts";
 import { cleanupAll } from "../helpers/cleanup.ts";
+import { skipUnlessEspruino } from "../helpers/espruino.ts";
 
 after(cleanupAll);
 
@@ -65,4 +69,27 @@ test("a bad curve in wisp.json is a named console error and the fallback stays",
   const r = await policyAt("esp32-lipo-sensor", 3.5, { board: { id: "esp32-lipo-sensor", adc: { pin: "D34", refVolts: 3.3, bits: 12, attenuationDb: 11, dividerTopOhms: 100000, dividerBottomOhms: 100000 }, battery: { curve: [[3.0, 0], [3.0, 100]] } } });
   assert.match(r.text, /config: board\.battery\.curve\[1\]: volts must rise from point to point \(default curve kept\)/);
   assert.match(r.line, /band=critical pct=3 /, r.text);
+});
+
+test("on the real interpreter: the board's curve reaches the policy (linear 3.0..4.0 V board at 50 %)", { skip: skipUnlessEspruino(), timeout: 60_000 }, async (t) => {
+  const broker = await startAedes();
+  const board = await startEspruinoBoard({
+    board: boardWithCurve([[3.0, 0], [4.0, 100]]),
+    app: path.join(REPO_ROOT, "dist", "espruino", "app.js"),
+    batteryPercent: 50, // 3.5 V on this board's curve; the fallback curve would call it 3 %
+    settings: { brokerPort: Number(new URL(broker.url).port), clientId: "curve-real", intervalSeconds: 60, qos: 1 },
+    wifi: { connectMs: 200 },
+  });
+  try {
+    const text = () => board.events.map((e) => (e.type === "console" ? e.text : "")).join("");
+    await until(() => /policy mode=/.test(text()), 30000, "the first policy line", () => board.consoleTail());
+    const line = /policy mode=.*/.exec(text())![0];
+    const pct = Number(/ pct=(\d+) /.exec(line)?.[1] ?? NaN);
+    assert.ok(Math.abs(pct - 50) <= 1, line);
+    assert.doesNotMatch(text(), /config:/);
+    assertNoUncaught(t, board.uncaught());
+  } finally {
+    await board.stop();
+    await broker.close();
+  }
 });

@@ -210,7 +210,11 @@ export class Interpreter {
       if (m[3] !== undefined) {
         this.garbled.push(m[3].split("\n")[0].trim());
         if (attempt >= 3) throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[3].split("\n")[0].trim()} (3 tries)`);
-        await new Promise((r) => setTimeout(r, 20));
+        // A garbled line can leave the REPL holding an unfinished statement (an open
+        // quote or bracket) that the next line would be appended to: Ctrl-C at the
+        // prompt drops it, as a flasher does before talking to a board.
+        this.proc.stdin!.write("\x03");
+        await new Promise((r) => setTimeout(r, 100));
         continue;
       }
       if (m[1] === "!") throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[2]}`);
@@ -223,6 +227,16 @@ export class Interpreter {
    * check the interpreter's E.CRC32 of it against the host's.
    */
   async writeFile(name: string, data: string | Uint8Array, chunkBytes = 512): Promise<void> {
+    // A chunk the console garbles inside its string literal still parses, and only the
+    // CRC shows it: the whole file is written once more before giving up.
+    try {
+      await this.writeFileOnce(name, data, chunkBytes);
+    } catch {
+      await this.writeFileOnce(name, data, chunkBytes);
+    }
+  }
+
+  private async writeFileOnce(name: string, data: string | Uint8Array, chunkBytes: number): Promise<void> {
     const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
     const s = bytes.toString("latin1");
     const n = JSON.stringify(name);
@@ -232,7 +246,7 @@ export class Interpreter {
       for (let off = 0; off < s.length; off += chunkBytes) {
         const part = jsStringLiteral(s.slice(off, off + chunkBytes));
         const ok = await this.eval<boolean>(off === 0
-          ? `require("Storage").write(${n},${part},0,${s.length})`
+          ? `(require("Storage").erase(${n}),require("Storage").write(${n},${part},0,${s.length}))`
           : `require("Storage").write(${n},${part},${off})`, 10000);
         if (ok !== true) throw new Error(`espruino: Storage.write(${name}) at ${off} returned ${ok}`);
       }

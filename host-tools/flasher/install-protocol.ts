@@ -20,6 +20,9 @@
  * (the page's Web Serial port).
  */
 
+
+/** Longest a single write to the port may take (a 2 KB chunk at 9600 baud is ~2 s). */
+const WRITE_STALL_MS = 15_000;
 export const TMP_APP = ".wisp-app.new";
 export const TMP_SETTINGS = ".wisp-cfg.new";
 export const BOOT_FILE = ".bootcde";
@@ -316,11 +319,19 @@ export class ReplSession implements InstallRepl {
       if (Date.now() > until) throw new InstallError("the board sent XOFF and no XON in time", "FLOW_TIMEOUT");
       await this.nap(50);
     }
+    // A port that goes away mid-write may never call back: bound the wait, so the
+    // install ends with a clear error instead of hanging with nothing left to run.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${text.length} bytes not taken within ${WRITE_STALL_MS} ms`)), WRITE_STALL_MS);
+    });
     try {
-      await this.link.write(text);
+      await Promise.race([this.link.write(text), stalled]);
     } catch (e) {
       this.lost = true;
       throw new InstallError(`the serial port failed while writing (${(e as Error).message}): cable unplugged or board reset? Whatever was not verified was not made the boot code`, "PORT_CLOSED");
+    } finally {
+      clearTimeout(timer);
     }
   }
 

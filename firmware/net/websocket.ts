@@ -20,6 +20,7 @@
  * starts with "ws: " (see WS_* below).
  */
 import type { DeviceSettings, Link, LinkHandler, Platform } from "../hal/platform";
+import { get16, put16 } from "../mqtt/u16";
 import { checkUpgrade, upgradeRequest } from "./ws-handshake";
 export { sha1Hex } from "./sha1";
 export { WS_BAD_ACCEPT, WS_BAD_PROTOCOL, WS_BAD_STATUS, WS_NO_UPGRADE } from "./ws-handshake";
@@ -343,11 +344,11 @@ export class WsLink implements Link, LinkHandler {
     const op = b0 & 15;
     const len7 = b1 & 127;
     let len = len7;
-    if (len7 === 126) len = shl(byteAt(hdr, 2), 8) | byteAt(hdr, 3);
+    if (len7 === 126) len = get16(hdr, 2);
     else if (len7 === 127) {
       // 64-bit length: more than 31 bits is refused.
       if ((byteAt(hdr, 2) | byteAt(hdr, 3) | byteAt(hdr, 4) | byteAt(hdr, 5)) !== 0 || byteAt(hdr, 6) > 127) return this.bad(WS_TOO_LARGE);
-      len = shl(byteAt(hdr, 6), 24) | shl(byteAt(hdr, 7), 16) | shl(byteAt(hdr, 8), 8) | byteAt(hdr, 9);
+      len = shl(get16(hdr, 6), 16) | get16(hdr, 8);
     }
     if (op === OP_CONT && this.msgOp === 0) return this.bad(WS_OPCODE + " 0 (no message to continue)");
     if (op === OP_BIN && this.msgOp !== 0) return this.bad(WS_OPCODE + " 2 (message not finished)");
@@ -375,7 +376,7 @@ export class WsLink implements Link, LinkHandler {
     if (op === OP_PING) {
       this.sendFrame(OP_PONG, "", 0, this.clen, this.p.ctl);
     } else if (op === OP_CLOSE) {
-      const code = this.clen >= 2 ? shl(byteAt(this.p.ctl, 0), 8) | byteAt(this.p.ctl, 1) : 1005;
+      const code = this.clen >= 2 ? get16(this.p.ctl, 0) : 1005;
       this.sendClose(code === 1005 ? 1000 : code);
       this.fail(WS_SERVER_CLOSE + " " + code);
     }
@@ -385,8 +386,7 @@ export class WsLink implements Link, LinkHandler {
     if (this.closeSent) return;
     this.closeSent = true;
     const c = this.p.ctl;
-    byteSet(c, 0, shr(code, 8) & 255);
-    byteSet(c, 1, code & 255);
+    put16(c, 0, code);
     this.sendFrame(OP_CLOSE, "", 0, 2, c);
   }
 
@@ -401,16 +401,13 @@ export class WsLink implements Link, LinkHandler {
     if (len < 126) byteSet(tx, 1, 128 | len);
     else if (len < 65536) {
       byteSet(tx, 1, 128 | 126);
-      byteSet(tx, 2, shr(len, 8) & 255);
-      byteSet(tx, 3, len & 255);
+      put16(tx, 2, len);
       o = 4;
     } else {
       byteSet(tx, 1, 128 | 127);
       for (let i = 2; i < 6; i++) byteSet(tx, i, 0);
-      byteSet(tx, 6, shr(len, 24) & 255);
-      byteSet(tx, 7, shr(len, 16) & 255);
-      byteSet(tx, 8, shr(len, 8) & 255);
-      byteSet(tx, 9, len & 255);
+      put16(tx, 6, shr(len, 16));
+      put16(tx, 8, len & 65535);
       o = 10;
     }
     for (let i = 0; i < 4; i++) byteSet(tx, o + i, byteAt(m, i));

@@ -225,7 +225,19 @@ export function espruinoConstantsTransformer(program: ts.Program): ts.Transforme
     if (ts.isShorthandPropertyAssignment(p) || (ts.isPropertyAssignment(p) && p.name === orig)) return undefined;
     if (ts.isPropertyAccessExpression(p) && p.name === orig) return undefined;
     if ((ts.isClassElement(p) || ts.isParameter(p) || ts.isFunctionDeclaration(p)) && (p as ts.NamedDeclaration).name === orig) return undefined;
-    let sym = checker.getSymbolAtLocation(orig);
+    return constantOf(checker.getSymbolAtLocation(orig));
+  };
+  /** `NS.NAME` through `import * as NS`: the constant's value, if it is one. */
+  const memberValueOf = (e: ts.PropertyAccessExpression): ts.Expression | undefined => {
+    const orig = ts.getOriginalNode(e) as ts.PropertyAccessExpression;
+    if (orig.pos < 0 || !orig.parent || !ts.isIdentifier(orig.expression)) return undefined;
+    const ns = checker.getSymbolAtLocation(orig.expression);
+    if (!ns?.declarations?.some(ts.isNamespaceImport)) return undefined;
+    if (ts.isCallExpression(orig.parent) && orig.parent.expression === orig) return undefined;
+    return constantOf(checker.getSymbolAtLocation(orig.name));
+  };
+  const constantOf = (s: ts.Symbol | undefined): ts.Expression | undefined => {
+    let sym = s;
     if (sym && sym.flags & ts.SymbolFlags.Alias) sym = checker.getAliasedSymbol(sym);
     const d = sym?.declarations;
     if (!d || d.length !== 1 || !ts.isVariableDeclaration(d[0])) return undefined;
@@ -247,6 +259,10 @@ export function espruinoConstantsTransformer(program: ts.Program): ts.Transforme
   return (ctx) => {
     const visit = (node: ts.Node): ts.Node => {
       if (ts.isIdentifier(node)) return valueOf(node) ?? node;
+      if (ts.isPropertyAccessExpression(node)) {
+        const v = memberValueOf(node);
+        if (v) return v;
+      }
       return ts.visitEachChild(node, visit, ctx);
     };
     return (sf) => ts.visitNode(sf, visit) as ts.SourceFile;

@@ -1,28 +1,31 @@
 /**
  * The Espruino app entry (dist/espruino/app.js): Espruino platform + settings from
- * Storage wisp.json + the telemetry app.
+ * Storage wisp.json + the telemetry app. wisp.json is read once, by EspruinoPlatform;
+ * everything here comes from that one read (settings(), extra*(), buffer()).
  */
 import { EspruinoPlatform } from "../platform/espruino";
 import { AppOptions, TelemetryApp } from "./telemetry";
 import { WifiKeeper } from "./wifi-keeper";
 
-declare function require(name: string): any;
-
-function load(name: string): any {
-  return require(name);
-}
-
 /** wisp.json `power`: every number goes through PowerConfig.setField (named errors). */
-function powerSettings(o: AppOptions, log: (l: string) => void): void {
-  const j = load("Storage").readJSON("wisp.json", true);
-  if (j === undefined || j === null || typeof j.power !== "object" || j.power === null) return;
-  const names: string[] = Object.keys(j.power);
+function powerSettings(o: AppOptions, p: EspruinoPlatform): void {
+  const j = p.extraObject("power");
+  if (j === null) return;
+  const names: string[] = Object.keys(j);
   for (const n of names) {
-    const err = o.power.setField(n, j.power[n]);
-    if (err !== "") log("config: " + err + " (default kept)");
+    const err = o.power.setField(n, j[n]);
+    if (err !== "") p.log("config: " + err + " (default kept)");
   }
   const bad = o.power.validate();
-  if (bad !== "") log("config: " + bad);
+  if (bad !== "") p.log("config: " + bad);
+}
+
+/** The board's battery curve (wisp.json board.battery.curve); without one the policy's DEFAULT_CURVE stays. */
+function batteryCurve(o: AppOptions, p: EspruinoPlatform): void {
+  const c = p.batteryCurve();
+  if (c === null) return;
+  const err = o.power.setCurve(c);
+  if (err !== "") p.log("config: " + err + " (default curve kept)");
 }
 
 const p = new EspruinoPlatform();
@@ -43,7 +46,8 @@ if (p.resumeSleep()) {
   o.tx = p.buffer("tx", o.tx);
   o.inflight = p.buffer("inflight", o.inflight);
   o.offlineQueue = p.buffer("offlineQueue", o.offlineQueue);
-  powerSettings(o, (l: string) => p.log(l));
+  powerSettings(o, p);
+  batteryCurve(o, p);
   const app = new TelemetryApp(p, s, o);
   const wifi = new WifiKeeper(p, p, s.wifiSsid, s.wifiPassword);
   if (o.mode === "sleep") wifi.minMs = 1000; // awake briefly: try again soon

@@ -17,7 +17,7 @@ import { WsPlatform } from "../net/websocket";
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
 import { clientErrorName, isConnackError, isPacketId, QUEUED } from "../mqtt/results";
-import { batteryPercent, bandName, KeepAlivePolicy, MODE_SLEEP, PowerConfig, PowerDecision, PowerInputs } from "../power/policy";
+import { bandName, NO_BATTERY_PCT, KeepAlivePolicy, MODE_SLEEP, PowerConfig, PowerDecision, PowerInputs } from "../power/policy";
 
 /** App options beyond DeviceSettings (Storage wisp.json extras and board buffer sizes). */
 export class AppOptions {
@@ -189,12 +189,13 @@ export class TelemetryApp {
     }
   }
 
-  /** The telemetry JSON, built by hand (no JSON on the board). */
+  /** The telemetry JSON, built by hand (no JSON on the board); `"v":null` on a board without a battery ADC. */
   reading(): string {
     const p = this.p;
+    const v = p.batteryVolts();
     return (
       '{"seq":' + this.seq +
-      ',"v":' + fixed3(p.batteryVolts()) +
+      ',"v":' + (v < 0 ? "null" : fixed3(v)) +
       ',"rssi":' + p.rssi() +
       ',"up":' + Math.floor(p.millis() * 0.001) +
       ',"mem":' + p.freeMemory() +
@@ -296,7 +297,7 @@ export class TelemetryApp {
     const p = this.p;
     const i = new PowerInputs();
     const v = p.batteryVolts();
-    i.batteryPct = batteryPercent(v);
+    i.batteryPct = v < 0 ? NO_BATTERY_PCT : this.o.power.percent(v);
     i.charging = v >= this.o.power.chargingVolts;
     i.rssi = p.wifiUp() ? p.rssi() : this.savedRssi;
     if (this.lastDownlink >= 0) i.downlinkAgoSeconds = Math.floor((p.millis() - this.lastDownlink) / 1000);
@@ -308,7 +309,7 @@ export class TelemetryApp {
   private logDecision(d: PowerDecision, i: PowerInputs): void {
     this.p.log(
       "policy mode=" + d.mode + " ka=" + d.keepAlive + " interval=" + d.intervalSeconds +
-      " band=" + bandName(d.band) + " pct=" + Math.round(i.batteryPct) + " rssi=" + i.rssi +
+      " band=" + bandName(d.band) + " pct=" + (i.batteryPct < 0 ? "none" : "" + Math.round(i.batteryPct)) + " rssi=" + i.rssi +
       (d.reconnect ? " reconnect" : "") + ": " + d.reason,
     );
   }

@@ -6,6 +6,9 @@
  * with that OS's own APIs. Data crosses it as byte strings (see intrinsics.d.ts).
  */
 
+/** What batteryVolts() returns on a board that cannot measure its battery (no ADC). */
+export const NO_BATTERY_READING = -1;
+
 /** An open transport connection (TCP, TLS or WebSocket-over-TCP underneath). */
 export interface Link {
   /** Queue bytes for sending. Returns false when the link is already closed. */
@@ -56,7 +59,10 @@ export interface Platform {
   /** Wi-Fi association state and signal strength (dBm). */
   wifiUp(): boolean;
   rssi(): number;
-  /** Battery voltage at the cell, after the board's divider is undone. */
+  /**
+   * Battery voltage at the cell, after the board's divider is undone; NO_BATTERY_READING
+   * (negative) when the board has no battery ADC (boards/*.json `"adc": null`).
+   */
   batteryVolts(): number;
   /** Free interpreter memory, in the platform's units (Espruino: variable blocks). */
   freeMemory(): number;

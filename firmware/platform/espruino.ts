@@ -3,6 +3,7 @@
  * Espruino's own modules (net, tls, Wifi, Storage) and globals (ESP32, analogRead,
  * getTime, setTimeout, process). Nothing else in the firmware touches them.
  */
+import { NO_BATTERY_READING } from "../hal/platform";
 import type { DeviceSettings, Link, LinkHandler, Platform, WifiRadio } from "../hal/platform";
 
 declare function require(name: string): any;
@@ -77,6 +78,7 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   private storage: any;
   private wifi: any;
 
+  /** Reads wisp.json, the only read of it on the board: the app asks this object for every setting. */
   constructor() {
     this.t0 = getTime();
     this.storage = load("Storage");
@@ -125,9 +127,10 @@ export class EspruinoPlatform implements Platform, WifiRadio {
     this.wifi.on("connected", () => fn(true));
     this.wifi.on("disconnected", () => fn(false));
   }
+  /** No ADC in the board data (`"adc": null`, or none at all): no reading, never a throw. */
   batteryVolts(): number {
     const b = this.board();
-    if (b === null || typeof b.adc !== "object") return 0;
+    if (b === null || b.adc === null || typeof b.adc !== "object") return NO_BATTERY_READING;
     const a = b.adc;
     const bottom = num(a.dividerBottomOhms, 1);
     const r = analogRead(str(a.pin, "D34"));
@@ -179,18 +182,31 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   extraStr(name: string, dflt: string): string {
     return this.json === null ? dflt : str(this.json[name], dflt);
   }
+  /** An object from wisp.json (e.g. `power`), or null: read from the one parse at boot. */
+  extraObject(name: string): any {
+    if (this.json === null) return null;
+    const v = this.json[name];
+    return v !== undefined && v !== null && typeof v === "object" ? v : null;
+  }
   extraBool(name: string, dflt: boolean): boolean {
     if (this.json === null) return dflt;
     const v = this.json[name];
     return typeof v === "boolean" ? v : dflt;
   }
+  /** wisp.json `board.battery.curve` ([volts, percent] points, volts ascending), or null when the board data has none. */
+  batteryCurve(): any {
+    const b = this.board();
+    if (b === null || b.battery === null || typeof b.battery !== "object") return null;
+    const c = b.battery.curve;
+    return c !== undefined && c !== null && typeof c === "object" ? c : null;
+  }
   /** Board buffer size `name` (rx, tx, inflight, offlineQueue) from wisp.json, or `dflt`. */
   buffer(name: string, dflt: number): number {
     const b = this.board();
-    return b === null || typeof b.buffers !== "object" ? dflt : num(b.buffers[name], dflt);
+    return b === null || b.buffers === null || typeof b.buffers !== "object" ? dflt : num(b.buffers[name], dflt);
   }
   private board(): any {
-    return this.json === null || typeof this.json.board !== "object" ? null : this.json.board;
+    return this.json === null || this.json.board === null || typeof this.json.board !== "object" ? null : this.json.board;
   }
   /**
    * Sleeps longer than one piece are split: the end time goes to WAKE_FILE once, then

@@ -74,6 +74,38 @@ export class PowerConfig {
   weakReconnectFactor = 2;
   /** A new keep-alive is worth a reconnect when its saving over this horizon (s) exceeds the cost. */
   savingHorizonSeconds = 3600;
+  /** Battery curve, volts/percent pairs, volts ascending: the board's (setCurve), else DEFAULT_CURVE. */
+  curve: number[] = DEFAULT_CURVE;
+
+  /**
+   * Take the board's curve: `[volts, percent]` points as wisp.json `board.battery.curve`
+   * has them (the host tools sort them by volts). Returns "" or what was wrong; on an
+   * error the curve in use is kept.
+   */
+  setCurve(points: number[][]): string {
+    const where = "board.battery.curve";
+    if (points.length < 2) return where + " needs at least two [volts, percent] points";
+    const flat: number[] = [];
+    for (let k = 0; k < points.length; k++) {
+      const pt = points[k];
+      if (typeof pt !== "object" || pt === null || pt.length !== 2 || typeof pt[0] !== "number" || typeof pt[1] !== "number") {
+        return where + "[" + k + "] must be [volts, percent]";
+      }
+      if (!(pt[0] > 0)) return where + "[" + k + "]: volts must be > 0";
+      if (!(pt[1] >= 0 && pt[1] <= 100)) return where + "[" + k + "]: percent must be 0..100";
+      if (k > 0 && !(pt[0] > points[k - 1][0])) return where + "[" + k + "]: volts must rise from point to point";
+      if (k > 0 && pt[1] < points[k - 1][1]) return where + "[" + k + "]: percent must not fall as volts rise";
+      flat.push(pt[0]);
+      flat.push(pt[1]);
+    }
+    this.curve = flat;
+    return "";
+  }
+
+  /** Battery percent for `volts` on this board's curve. */
+  percent(volts: number): number {
+    return batteryPercent(volts, this.curve);
+  }
 
   /** Set one field by name (from a config file). Returns "" or what was wrong. */
   setField(name: string, v: number): string {
@@ -121,9 +153,16 @@ export class PowerConfig {
   }
 }
 
+/**
+ * PowerInputs.batteryPct on a board that cannot measure its battery (no ADC): the
+ * policy stays connected with the longest allowed keep-alive (as in the high band),
+ * keeps the configured interval, and reports the band as "unknown".
+ */
+export const NO_BATTERY_PCT = -1;
+
 /** What the policy looks at. */
 export class PowerInputs {
-  /** Battery state of charge, 0..100. */
+  /** Battery state of charge, 0..100; NO_BATTERY_PCT when there is no reading. */
   batteryPct = 100;
   charging = false;
   /** dBm; 0 = unknown (treated as not weak). */
@@ -206,7 +245,8 @@ export class KeepAlivePolicy {
     if (i.rssi < 0) {
       this.weak = this.weak ? i.rssi < c.weakRssi + c.rssiHysteresisDb : i.rssi <= c.weakRssi;
     }
-    this.band = this.bandFor(i.batteryPct);
+    const noReading = i.batteryPct < 0;
+    this.band = noReading ? -1 : this.bandFor(i.batteryPct);
     d.band = this.band;
     d.weak = this.weak;
     const limit = this.keepAliveLimit();
@@ -226,6 +266,9 @@ export class KeepAlivePolicy {
     if (i.charging) {
       stay = true;
       why = "charging";
+    } else if (noReading) {
+      stay = true;
+      why = "no battery reading";
     } else if (this.band === BAND_HIGH) {
       stay = true;
       why = "battery high";
@@ -281,20 +324,25 @@ export class KeepAlivePolicy {
   }
 }
 
-/** Default LiPo curve (volts, percent pairs, volts ascending), as in boards/esp32-lipo-sensor.json. */
-const CURVE = [3.27, 0, 3.61, 5, 3.69, 10, 3.71, 15, 3.73, 20, 3.75, 25, 3.77, 30, 3.79, 35, 3.8, 40, 3.82, 45, 3.84, 50, 3.85, 55, 3.87, 60, 3.91, 65, 3.95, 70, 3.98, 75, 4.02, 80, 4.08, 85, 4.11, 90, 4.15, 95, 4.2, 100];
+/**
+ * Fallback battery curve (volts, percent pairs, volts ascending): the LiPo curve of
+ * boards/esp32-lipo-sensor.json. Used only when wisp.json carries no board curve
+ * (`board.battery.curve`, written by the host tools from boards/*.json) or a bad one.
+ */
+export const DEFAULT_CURVE = [3.27, 0, 3.61, 5, 3.69, 10, 3.71, 15, 3.73, 20, 3.75, 25, 3.77, 30, 3.79, 35, 3.8, 40, 3.82, 45, 3.84, 50, 3.85, 55, 3.87, 60, 3.91, 65, 3.95, 70, 3.98, 75, 4.02, 80, 4.08, 85, 4.11, 90, 4.15, 95, 4.2, 100];
 
-/** Battery percent from the cell voltage (piecewise linear on the LiPo curve), 0..100. */
-export function batteryPercent(volts: number): number {
-  if (volts <= CURVE[0]) return 0;
-  for (let k = 2; k < CURVE.length; k += 2) {
-    if (volts <= CURVE[k]) {
-      const v0 = CURVE[k - 2];
-      const p0 = CURVE[k - 1];
-      return p0 + ((volts - v0) / (CURVE[k] - v0)) * (CURVE[k + 1] - p0);
+/** Battery percent from the cell voltage, piecewise linear on `curve` (volts, percent pairs, volts ascending). */
+export function batteryPercent(volts: number, curve: number[]): number {
+  const n = curve.length;
+  if (volts <= curve[0]) return curve[1];
+  for (let k = 2; k < n; k += 2) {
+    if (volts <= curve[k]) {
+      const v0 = curve[k - 2];
+      const p0 = curve[k - 1];
+      return p0 + ((volts - v0) / (curve[k] - v0)) * (curve[k + 1] - p0);
     }
   }
-  return 100;
+  return curve[n - 1];
 }
 
 export function newPowerConfig(): PowerConfig {

@@ -36,7 +36,8 @@ export function defaultSettings(board: BoardConfig): DeviceSettingsJson {
     wifiPassword: "",
     keepAliveSeconds: 60,
     intervalSeconds: 60,
-    board: { id: board.id, buffers: board.buffers, adc: board.adc },
+    // battery.curve: the power policy's volts -> percent (firmware/power/policy.ts setCurve)
+    board: { id: board.id, buffers: board.buffers, adc: board.adc, battery: board.battery ? { curve: board.battery.curve } : null },
   };
 }
 

@@ -82,6 +82,8 @@ export class Interpreter {
   /** Resolves with the exit code (or null when killed) once the process is gone. */
   readonly exited: Promise<number | null>;
   private ownDir: boolean;
+  /** Uncaught reports of console lines that arrived garbled and were sent again. */
+  private garbled: string[] = [];
   private partial = "";
   private rawHeld = "";
   private waiters: Array<() => void> = [];
@@ -149,7 +151,13 @@ export class Interpreter {
   uncaught(): string[] {
     const ls = this.lines();
     const out: string[] = [];
-    ls.forEach((l, i) => { if (l.includes("Uncaught")) out.push(`${l.trim()} ${(ls[i + 1] ?? "").trim()}`); });
+    const skip = [...this.garbled];
+    ls.forEach((l, i) => {
+      if (!l.includes("Uncaught")) return;
+      const k = skip.indexOf(l.trim());
+      if (k >= 0) { skip.splice(k, 1); return; } // a garbled console line eval() sent again
+      out.push(`${l.trim()} ${(ls[i + 1] ?? "").trim()}`);
+    });
     return out;
   }
 
@@ -181,14 +189,33 @@ export class Interpreter {
     this.proc.stdin!.write("\x10" + code + "\n", "latin1");
   }
 
-  /** Evaluate an expression on the interpreter; resolves with its JSON value. Throws with the console's error. */
+  /**
+   * Evaluate an expression on the interpreter; resolves with its JSON value. Throws with
+   * the console's error.
+   *
+   * The Linux build reads stdin on a second thread that appends to the event queue while
+   * the main loop takes from it (targets/linux/jshardware.c, jshInputThread), so now and
+   * then a console line arrives garbled and the REPL reports a SyntaxError for it. Such a
+   * line never ran, so it is sent again (up to 3 tries); its report is a fault of this
+   * transport, not of the program, and uncaught() leaves it out.
+   */
   async eval<T = unknown>(expr: string, timeoutMs = 5000): Promise<T> {
-    const id = ++markerSeq;
-    const from = this.output.length;
-    this.send(`try{print("<<${id}>"+JSON.stringify(${expr})+"<${id}>>")}catch(e){print("<<${id}!"+e+"<${id}>>")}`);
-    const m = await this.waitFor(new RegExp(`<<${id}([>!])([\\s\\S]*?)<${id}>>`), timeoutMs, `the value of ${expr.slice(0, 60)}`, from);
-    if (m[1] === "!") throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[2]}`);
-    return (m[2] === "undefined" || m[2] === "" ? undefined : JSON.parse(m[2])) as T;
+    for (let attempt = 1; ; attempt++) {
+      const id = ++markerSeq;
+      const from = this.output.length;
+      this.send(`try{print("<<${id}>"+JSON.stringify(${expr})+"<${id}>>")}catch(e){print("<<${id}!"+e+"<${id}>>")}`);
+      const m = await this.waitFor(
+        new RegExp(`<<${id}([>!])([\\s\\S]*?)<${id}>>|(Uncaught SyntaxError[^\\n]*\\n\\s*at REPL[^\\n]*)`),
+        timeoutMs, `the value of ${expr.slice(0, 60)}`, from);
+      if (m[3] !== undefined) {
+        this.garbled.push(m[3].split("\n")[0].trim());
+        if (attempt >= 3) throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[3].split("\n")[0].trim()} (3 tries)`);
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
+      if (m[1] === "!") throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[2]}`);
+      return (m[2] === "undefined" || m[2] === "" ? undefined : JSON.parse(m[2])) as T;
+    }
   }
 
   /**

@@ -200,12 +200,16 @@ export async function installApp(repl: InstallRepl, opts: FlashOptions): Promise
   const app = utf8Bytes(opts.app);
   const settings = opts.settings === undefined ? undefined : utf8Bytes(JSON.stringify(opts.settings));
   const st = (await repl.eval(
-    `{free:require("Storage").getFree(),boot:(require("Storage").read(${JSON.stringify(BOOT_FILE)})||"").length,tmp:(require("Storage").read(${JSON.stringify(TMP_APP)})||"").length,cfg:(require("Storage").read(${JSON.stringify(SETTINGS_FILE)})||"").length}`,
-  )) as { free: number; boot: number; tmp: number; cfg: number };
+    `{free:require("Storage").getFree(),trash:require("Storage").getStats().trashBytes,boot:(require("Storage").read(${JSON.stringify(BOOT_FILE)})||"").length,tmp:(require("Storage").read(${JSON.stringify(TMP_APP)})||"").length,cfg:(require("Storage").read(${JSON.stringify(SETTINGS_FILE)})||"").length}`,
+  )) as { free: number; trash: number; boot: number; tmp: number; cfg: number };
   opts.onEvent?.({ event: "board", version: env.VERSION, board: env.BOARD, free: st.free });
   // temp app + (new .bootcde - old) + temp settings + (new wisp.json - old), with per-file headers
   const sl = settings?.length ?? 0;
   const need = app.length + Math.max(0, app.length - st.boot) + sl + Math.max(0, sl - st.cfg) + 4 * 64 - st.tmp;
+  // Old copies of rewritten files (every earlier upload leaves some) are trash that
+  // getFree() does not count; a compact reclaims them (jsflash.c, jsfCompact), so
+  // compact first rather than refuse a board that has the room.
+  if (need > st.free && need <= st.free + st.trash) st.free = (await repl.eval(`(require("Storage").compact(),require("Storage").getFree())`, 60_000)) as number;
   if (need > st.free)
     throw new InstallError(
       `not enough free Storage on the board: the app (${app.length} B) needs about ${need} B while uploading, ${st.free} B are free. Erase unused files (require("Storage").list()) and run require("Storage").compact(), or make the app smaller`,

@@ -34,10 +34,11 @@ async function flash(args: string[]): Promise<{ code: number; err: { code: strin
 }
 
 /** Flash into an emulated board built from esp32-lipo-sensor with `patch` applied. */
-async function flashInto(patch: (b: ReturnType<typeof loadBoard>) => void) {
+async function flashInto(patch: (b: ReturnType<typeof loadBoard>) => void, prepare?: (board: ReturnType<typeof startBoard>) => void) {
   const cfg = loadBoard("esp32-lipo-sensor");
   patch(cfg);
   const board = startBoard({ board: cfg, storageFile: null, clock: "real", appCode: OLD_APP });
+  prepare?.(board);
   const pair = await openPtyPair();
   const serial = attachSerialRepl(board, pair.boardPath);
   try {
@@ -119,6 +120,21 @@ test("full Storage: refused before writing, the old app stays", { timeout: 20_00
   assert.equal(r.err.code, "STORAGE_FULL");
   assert.match(r.err.message, /not enough free Storage.*\(3600 B\) needs about \d+ B.*\d+ B are free/);
   assert.equal(r.boot, OLD_APP);
+});
+
+test("Storage full of old copies: the flasher compacts, then installs (getFree does not count trash)", { timeout: 20_000, skip: skipUnless("socat") }, async () => {
+  let before = { free: 0, trash: 0 };
+  const r = await flashInto(
+    (b) => (b.storage = { bytes: 12288 }),
+    (board) => {
+      // an erased 7000-byte file stays as trash until a compact (jsflash.c)
+      board.evaluate('require("Storage").write("junk","x",0,7000);require("Storage").erase("junk")');
+      before = board.evaluate('({free:require("Storage").getFree(),trash:require("Storage").getStats().trashBytes})') as typeof before;
+    },
+  );
+  assert.ok(before.trash >= 7000 && before.free < 8000, `set-up: ${JSON.stringify(before)}`);
+  assert.equal(r.code, 0, r.err?.message);
+  assert.equal(r.boot?.length, fs.readFileSync(appFile, "latin1").length);
 });
 
 test("wisp ports does not crash without udev (lists /dev instead)", async () => {

@@ -37,6 +37,7 @@ const CASES: Case[] = [
   { name: "battery 100: stay, keep-alive at the NAT limit", steps: [[{ pct: 100, rssi: -60 }, { mode: "stay", ka: 270, interval: 60, reconnect: false, band: "high", weak: false, reason: "battery high" }]] },
   { name: "battery 0: deep sleep at the longest interval", steps: [[{ pct: 0, rssi: -60 }, { mode: "sleep", ka: 30, interval: 3600, band: "empty", reason: "battery empty" }]] },
   { name: "battery 20: deep sleep at the workload interval", steps: [[{ pct: 20, rssi: -60 }, { mode: "sleep", ka: 30, interval: 60, band: "low" }]] },
+  { name: "no battery reading (board without ADC): stay at the NAT limit, band unknown", steps: [[{ pct: -1, rssi: -60 }, { mode: "stay", ka: 270, interval: 60, band: "unknown", reason: "no battery reading" }], [{ pct: -1, rssi: -60, currentKa: 270 }, { mode: "stay", ka: 270, reconnect: false, band: "unknown" }]] },
   { name: "battery 5: critical, interval stretched", steps: [[{ pct: 5 }, { mode: "sleep", interval: 240, band: "critical" }]] },
   { name: "critical stretch capped by maxIntervalSeconds", cfg: { maxIntervalSeconds: 200 }, steps: [[{ pct: 5 }, { interval: 200 }], [{ pct: 0 }, { interval: 200, band: "empty" }]] },
   { name: "charging at 5 %: stay, short keep-alive, normal interval", steps: [[{ pct: 5, charging: true, rssi: -60 }, { mode: "stay", ka: 60, interval: 60, reason: "charging" }]] },
@@ -201,14 +202,15 @@ test("config: unknown names, negative values, bad RSSI and inconsistent threshol
   assert.match(c3.validate(), /maxIntervalSeconds must be >= intervalSeconds/);
 });
 
-test("battery percent from volts (LiPo curve) and state across deep sleep", () => {
+test("battery percent from volts (fallback LiPo curve) and state across deep sleep", () => {
   const { exports: w } = loadEspruinoBundle("power");
-  assert.equal(w.batteryPercent(4.2), 100);
-  assert.equal(w.batteryPercent(4.35), 100);
-  assert.equal(w.batteryPercent(3.27), 0);
-  assert.equal(w.batteryPercent(2.9), 0);
-  assert.ok(Math.abs(w.batteryPercent(3.74) - 22.5) < 1e-9);
-  assert.ok(Math.abs(w.batteryPercent(3.73) - 20) < 1e-9);
+  const c = w.newPowerConfig();
+  assert.equal(c.percent(4.2), 100);
+  assert.equal(c.percent(4.35), 100);
+  assert.equal(c.percent(3.27), 0);
+  assert.equal(c.percent(2.9), 0);
+  assert.ok(Math.abs(c.percent(3.74) - 22.5) < 1e-9);
+  assert.ok(Math.abs(c.percent(3.73) - 20) < 1e-9);
   const p = w.newKeepAlivePolicy(w.newPowerConfig());
   const i = w.newPowerInputs();
   i.batteryPct = 52;
@@ -225,10 +227,38 @@ test("battery percent from volts (LiPo curve) and state across deep sleep", () =
   assert.equal(q.band, 3, "an out-of-range state is ignored");
 });
 
-test("Lua: batteryPercent and config errors", { skip: skipUnless("lua5.3") }, () => {
+test("Lua: battery percent, the board's curve and config errors", { skip: skipUnless("lua5.3") }, () => {
   const out = runLua(`local w = dofile("dist/lua/power.lua")
-print(string.format("%g", w.batteryPercent(4.2)), string.format("%g", w.batteryPercent(3.27)), string.format("%.3f", w.batteryPercent(3.74)))
 local c = w.newPowerConfig()
-print(c:setField("nope", 1)); print(c:setField("weakRssi", 5))`);
-  assert.deepEqual(out.trim().split("\n"), ["100\t0\t22.500", "power.nope is not a known setting", "power.weakRssi must be between -127 and 0"]);
+print(string.format("%g", c:percent(4.2)), string.format("%g", c:percent(3.27)), string.format("%.3f", c:percent(3.74)))
+print(c:setField("nope", 1)); print(c:setField("weakRssi", 5))
+print(c:setCurve({{3.5, 10}, {3.4, 20}}))
+print("[" .. c:setCurve({{3.0, 0}, {4.0, 100}}) .. "]", string.format("%g", c:percent(3.5)))`);
+  assert.deepEqual(out.trim().split("\n"), [
+    "100\t0\t22.500",
+    "power.nope is not a known setting",
+    "power.weakRssi must be between -127 and 0",
+    "board.battery.curve[1]: volts must rise from point to point",
+    "[]\t50",
+  ]);
+});
+
+test("the board's curve replaces the fallback; a bad curve is a named error and changes nothing", () => {
+  const { exports: w } = loadEspruinoBundle("power");
+  const c = w.newPowerConfig();
+  const fallback = c.percent(3.5);
+  assert.ok(fallback > 3 && fallback < 4, `fallback LiPo curve at 3.5 V: ${fallback}`);
+  assert.equal(c.setCurve([[3.0, 0], [3.6, 40], [4.0, 100]]), "");
+  assert.ok(Math.abs(c.percent(3.5) - (40 * 5) / 6) < 1e-9, `board curve at 3.5 V: ${c.percent(3.5)}`);
+  assert.equal(c.percent(2.5), 0);
+  assert.equal(c.percent(4.3), 100);
+  const before = c.percent(3.8);
+  assert.equal(c.setCurve([[3.0, 0]]), "board.battery.curve needs at least two [volts, percent] points");
+  assert.equal(c.setCurve([[3.0, 0], [3.5]]), "board.battery.curve[1] must be [volts, percent]");
+  assert.equal(c.setCurve([[3.0, 0], "x"]), "board.battery.curve[1] must be [volts, percent]");
+  assert.equal(c.setCurve([[3.0, 0], [3.5, 120]]), "board.battery.curve[1]: percent must be 0..100");
+  assert.equal(c.setCurve([[3.0, 0], [3.0, 50]]), "board.battery.curve[1]: volts must rise from point to point");
+  assert.equal(c.setCurve([[3.0, 50], [3.5, 20]]), "board.battery.curve[1]: percent must not fall as volts rise");
+  assert.equal(c.setCurve([[0, 0], [3.5, 20]]), "board.battery.curve[0]: volts must be > 0");
+  assert.equal(c.percent(3.8), before, "a rejected curve leaves the one in use");
 });

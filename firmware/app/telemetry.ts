@@ -16,7 +16,7 @@
 import { WsPlatform } from "../net/websocket";
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
-import { clientErrorName } from "../mqtt/results";
+import { clientErrorName, isConnackError, isPacketId, QUEUED } from "../mqtt/results";
 import { bandName, NO_BATTERY_PCT, KeepAlivePolicy, MODE_SLEEP, PowerConfig, PowerDecision, PowerInputs } from "../power/policy";
 
 /** App options beyond DeviceSettings (Storage wisp.json extras and board buffer sizes). */
@@ -173,7 +173,7 @@ export class TelemetryApp {
     };
     c.onPublished = (id: number) => this.acked(id);
     c.onError = (code: number, detail: string) => {
-      if (code < -40 && code > -46) p.log("broker refused: " + clientErrorName(code));
+      if (isConnackError(code)) p.log("broker refused: " + clientErrorName(code));
     };
     if (this.runMode === "sleep") c.cfg.wifiPollMs = this.o.wakePollMs;
     c.connect();
@@ -221,7 +221,7 @@ export class TelemetryApp {
       this.p.log("publish seq=" + this.seq + " failed: " + clientErrorName(r));
       return;
     }
-    this.p.log("publish seq=" + this.seq + (r === 65536 ? " queued" : ""));
+    this.p.log("publish seq=" + this.seq + (r === QUEUED ? " queued" : ""));
     if (this.runMode === "sleep") {
       this.phase = 1;
       this.waitId = r;
@@ -234,7 +234,7 @@ export class TelemetryApp {
     if (this.phase === 1) {
       this.phase = 2;
       this.waitId = this.client.publish(this.statusTopic, "sleeping", 1, true);
-      if (this.waitId <= 0 || this.waitId === 65536) this.sleep();
+      if (!isPacketId(this.waitId)) this.sleep();
     } else if (this.phase === 2) {
       this.sleep();
     }
@@ -349,7 +349,7 @@ export class TelemetryApp {
       c.cfg.connect.keepAlive = d.keepAlive;
       this.phase = 1;
       this.waitId = this.lastId;
-      if (!c.connected() || this.lastId <= 0 || this.lastId === 65536 || c.inflightFree() === c.cfg.inflight) this.acked(this.lastId);
+      if (!c.connected() || !isPacketId(this.lastId) || c.inflightFree() === c.cfg.inflight) this.acked(this.lastId);
       if (this.phase < 3) {
         this.timer = this.p.after(this.o.awakeLimitMs, () => {
           this.timer = -1;

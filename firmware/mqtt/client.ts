@@ -14,7 +14,7 @@ import type { ClientPlatform, Link } from "../hal/platform";
 import { Backoff } from "./backoff";
 import { ClientConfig, MessageHandler } from "./config";
 import { encodeAck, encodeConnect, encodeEmpty } from "./encode";
-import { ERR_PACKET_TOO_LARGE, ERR_QOS, PACKET_READY } from "./errors";
+import { ERR_QOS, PACKET_READY } from "./errors";
 import { badPacket, flushSubs, handlePacket, sendNew } from "./flows";
 import { InflightTable } from "./inflight";
 import { OfflineRing, RING_DROPPED_OLDEST } from "./offline-ring";
@@ -303,7 +303,7 @@ export class Client {
     this.closeLink();
     this.stopTimers();
     if (code !== R.ERR_CLOSED && code !== 0) this.report(code, reason);
-    const proto = code < 0 && ((code > -30 && code !== ERR_PACKET_TOO_LARGE) || code === R.ERR_UNEXPECTED);
+    const proto = R.isBrokerFault(code);
     if (was === S_CONNECTED && this.p.millis() - this.connectedAt >= this.cfg.takeoverMs && !proto) b.reset();
     else if (was === S_CONNECTED || proto) b.fault(proto);
     this.state = S_BACKOFF;

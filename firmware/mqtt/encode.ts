@@ -17,6 +17,7 @@ import {
 } from "./errors";
 import { ConnectOptions, PROTOCOL, typeFlags } from "./packet";
 import { checkStr, KIND_BINARY, KIND_FILTER, KIND_STRING, KIND_TOPIC } from "./topic";
+import { get16, put16 } from "./u16";
 
 /** First error met while sizing a packet (sticky, reset by each encoder). */
 let E = 0;
@@ -35,12 +36,6 @@ function sz(s: string, kind: number): number {
 
 function badId(id: number): boolean {
   return id < 1 || id > 65535;
-}
-
-function put16(b: Bytes, o: number, v: number): number {
-  byteSet(b, o, shr(v, 8));
-  byteSet(b, o + 1, v & 255);
-  return o + 2;
 }
 
 function putStr(b: Bytes, o: number, s: string): number {
@@ -193,6 +188,17 @@ export function encodeSuback(b: Bytes, id: number, codes: number[]): number {
     o++;
   }
   return o;
+}
+
+/**
+ * Write packet id `id` into a QoS 1/2 PUBLISH already encoded at offset 0 of `b`
+ * (a queued message gets its id only when it goes in flight).
+ */
+export function setPublishId(b: Bytes, id: number): void {
+  let o = 1;
+  while ((byteAt(b, o) & 128) !== 0) o++;
+  o++;
+  put16(b, o + 2 + get16(b, o), id);
 }
 
 /** Set the DUP bit of a PUBLISH already encoded at offset 0 of `b` (for a re-send). */

@@ -6,29 +6,18 @@
  * keep the state in one place.
  */
 import type { Client } from "./client";
-import { encodePublish, encodeSubscribe, encodeUnsubscribe, setDup } from "./encode";
+import { encodePublish, encodeSubscribe, encodeUnsubscribe, setDup, setPublishId } from "./encode";
 import { ERR_BUFFER_TOO_SMALL, ERR_PACKET_TOO_LARGE } from "./errors";
 import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC } from "./inflight";
 import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK } from "./packet";
 import * as R from "./results";
 import { SUB_FAILED, SUB_NEW, SUB_OK, UNSUB_NEW, UNSUB_SENT, SUB_SENT } from "./subscriptions";
 import { topicMatches } from "./topic";
+import { get16 } from "./u16";
 
 /** Connection state "connected" (client.ts S_CONNECTED). */
 const CONNECTED = 4;
 const AWAITING_CONNACK = 3;
-
-function u16(b: Bytes, o: number): number {
-  return shl(byteAt(b, o), 8) | byteAt(b, o + 1);
-}
-
-/** Offset of the packet id in a QoS>0 PUBLISH encoded at offset 0 of b. */
-function publishIdOffset(b: Bytes): number {
-  let o = 1;
-  while ((byteAt(b, o) & 128) !== 0) o++;
-  o++;
-  return o + 2 + u16(b, o);
-}
 
 /** One complete packet from the broker (in c.reader.packet). */
 export function handlePacket(c: Client): void {
@@ -182,7 +171,7 @@ export function badPacket(c: Client, code: number): void {
     c.report(code, detail);
     // Skipped: acknowledge it, so the broker does not hold it forever; it was reported, never delivered.
     if (pk.qos > 0 && pk.topicLen >= 0 && pk.topicOff + pk.topicLen + 2 <= c.reader.cap) {
-      const id = u16(c.reader.rx, pk.topicOff + pk.topicLen);
+      const id = get16(c.reader.rx, pk.topicOff + pk.topicLen);
       if (id !== 0) c.sendAck(pk.qos === 1 ? PUBACK : PUBREC, id);
     }
     return;
@@ -256,9 +245,7 @@ export function drain(c: Client): void {
       if (id === 0) return;
       const b = f.buf[k];
       bytesCopy(b, 0, qb, 0, n);
-      const o = publishIdOffset(b);
-      byteSet(b, o, shr(id, 8));
-      byteSet(b, o + 1, id & 255);
+      setPublishId(b, id);
       f.claim(k, id, n, q.qos[i]);
       c.send(b, n);
     }

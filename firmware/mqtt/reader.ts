@@ -21,6 +21,7 @@ import {
   PACKET_READY,
 } from "./errors";
 import { CONNACK, CONNECT, Packet, PINGREQ, PROTOCOL, PUBLISH, SUBACK, SUBSCRIBE, typeFlags, UNSUBSCRIBE } from "./packet";
+import { get16 } from "./u16";
 import { checkStr, KIND_BINARY, KIND_FILTER, KIND_STRING, KIND_TOPIC } from "./topic";
 
 // Body parser state: one packet is parsed at a time, so it lives at module level.
@@ -46,7 +47,7 @@ function u8(): number {
   return byteAt(B, P - 1);
 }
 
-// u16 and field read their bytes inline: a call costs tens of microseconds on Espruino.
+// u16 and field read their bytes inline (not get16): a call costs tens of microseconds on Espruino.
 function u16(): number {
   const o = P;
   if (o + 2 > R) {
@@ -88,10 +89,6 @@ function field(kind: number): number {
   const e = checkStr(S, 0, L, kind);
   if (e !== 0) fail(e);
   return o;
-}
-
-function u16At(b: Bytes, o: number): number {
-  return shl(byteAt(b, o), 8) | byteAt(b, o + 1);
 }
 
 /** Parse the body of packet type t (header already checked) into p; returns E. */
@@ -296,7 +293,7 @@ export class PacketReader {
     if (e === 0 && rem > this.cap) {
       e = ERR_PACKET_TOO_LARGE;
       if (t === PUBLISH && this.cap >= 2) {
-        const tl = u16At(this.rx, 0);
+        const tl = get16(this.rx, 0);
         if (tl + 2 <= this.cap) {
           p.topicOff = 2;
           p.topicLen = tl;
@@ -325,7 +322,7 @@ export class PacketReader {
     const q = p.type === SUBSCRIBE ? 1 : 0;
     let o = p.listOff;
     while (true) {
-      const n = u16At(this.rx, o);
+      const n = get16(this.rx, o);
       p.itemLen = n;
       p.itemQos = q === 1 ? byteAt(this.rx, o + 2 + n) : 0;
       if (i === 0) return o + 2;

@@ -3,13 +3,14 @@
  * numbers, so publish() and friends return an id, a status or an error in one
  * number without allocating. `clientErrorName` covers these and the codec's.
  */
-import { errorName } from "./errors";
+import { ERR_PACKET_TOO_LARGE, errorName } from "./errors";
 
 /** publish(): the message waits in the offline queue (sent, in order, after reconnect). */
 export const QUEUED = 65536;
 /** subscribe()/unsubscribe(): not connected; the request goes out on the next connect. */
 export const DEFERRED = 0;
 
+// Client errors are -30 and below; the codec's (errors.ts) are -1..-29.
 export const ERR_INFLIGHT_FULL = -30; // every in-flight slot holds an unacknowledged message
 export const ERR_NOT_CONNECTED = -31; // not connected and no offline queue
 export const ERR_SUBS_FULL = -32; // the subscription table is full
@@ -40,12 +41,33 @@ const NAMES = "in-flight full|not connected|subscription table full|no free pack
 
 /** True for the CONNACK refusals retrying soon cannot fix (1, 2, 4, 5: not 3, server unavailable). */
 export function isRefusal(code: number): boolean {
-  return code === -41 || code === -42 || code === -44 || code === -45;
+  return isConnackError(code) && code !== ERR_CONNACK_SERVER;
+}
+
+/**
+ * True when the broker broke the protocol: a codec error on what it sent (-1..-29),
+ * except a packet merely too large for our RX buffer, or a packet it must not send.
+ */
+export function isBrokerFault(code: number): boolean {
+  return (code < 0 && code > ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === ERR_UNEXPECTED;
+}
+
+/** True for any CONNACK refusal (return codes 1..5, ERR_CONNACK_*). */
+export function isConnackError(code: number): boolean {
+  return code <= ERR_CONNACK_PROTOCOL && code >= ERR_CONNACK_AUTH;
+}
+
+/**
+ * True when publish() returned a packet id (1..65535): a QoS 1 or 2 message sent now,
+ * whose acknowledgement comes as onPublished(id). Not for 0 (QoS 0, sent), QUEUED or an error.
+ */
+export function isPacketId(r: number): boolean {
+  return r > 0 && r < QUEUED;
 }
 
 /** The error for CONNACK return code rc (1..5). */
 export function connackError(rc: number): number {
-  return -40 - rc;
+  return ERR_CONNACK_PROTOCOL + 1 - rc;
 }
 
 /** A readable name for any client or codec result code. */

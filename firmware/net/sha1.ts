@@ -3,14 +3,7 @@
 // SHA-1 on 32-bit words kept as two 16-bit halves, so that every intermediate stays
 // within 31 bits on both targets (Lua VMs with 32-bit integers included).
 
-function get16(b: Bytes, o: number): number {
-  return shl(byteAt(b, o), 8) | byteAt(b, o + 1);
-}
-
-function set16(b: Bytes, o: number, v: number): void {
-  byteSet(b, o, shr(v, 8) & 255);
-  byteSet(b, o + 1, v & 255);
-}
+import { get16, put16 } from "../mqtt/u16";
 
 /** High half of the 32-bit word (hi, lo) rotated left by n (1..15). */
 function rotHi(hi: number, lo: number, n: number): number {
@@ -31,18 +24,18 @@ export function sha1(msg: Bytes, len: number, w: Bytes, out: Bytes): void {
   const end = blocks * 64;
   byteSet(msg, len, 128);
   for (let i = len + 1; i < end; i++) byteSet(msg, i, 0);
-  set16(msg, end - 4, shr(len * 8, 16) & 65535);
-  set16(msg, end - 2, (len * 8) & 65535);
-  set16(out, 0, 0x6745);
-  set16(out, 2, 0x2301);
-  set16(out, 4, 0xefcd);
-  set16(out, 6, 0xab89);
-  set16(out, 8, 0x98ba);
-  set16(out, 10, 0xdcfe);
-  set16(out, 12, 0x1032);
-  set16(out, 14, 0x5476);
-  set16(out, 16, 0xc3d2);
-  set16(out, 18, 0xe1f0);
+  put16(msg, end - 4, shr(len * 8, 16) & 65535);
+  put16(msg, end - 2, (len * 8) & 65535);
+  put16(out, 0, 0x6745);
+  put16(out, 2, 0x2301);
+  put16(out, 4, 0xefcd);
+  put16(out, 6, 0xab89);
+  put16(out, 8, 0x98ba);
+  put16(out, 10, 0xdcfe);
+  put16(out, 12, 0x1032);
+  put16(out, 14, 0x5476);
+  put16(out, 16, 0xc3d2);
+  put16(out, 18, 0xe1f0);
   for (let blk = 0; blk < blocks; blk++) {
     for (let i = 0; i < 64; i++) byteSet(w, i, byteAt(msg, blk * 64 + i));
     let aH = get16(out, 0);
@@ -63,8 +56,8 @@ export function sha1(msg: Bytes, len: number, w: Bytes, out: Bytes): void {
         const o14 = ((t - 14) & 15) * 4;
         const xH = get16(w, o3) ^ get16(w, o8) ^ get16(w, o14) ^ get16(w, wo);
         const xL = get16(w, o3 + 2) ^ get16(w, o8 + 2) ^ get16(w, o14 + 2) ^ get16(w, wo + 2);
-        set16(w, wo, rotHi(xH, xL, 1));
-        set16(w, wo + 2, rotLo(xH, xL, 1));
+        put16(w, wo, rotHi(xH, xL, 1));
+        put16(w, wo + 2, rotLo(xH, xL, 1));
       }
       let fH = 0;
       let fL = 0;
@@ -116,8 +109,8 @@ export function sha1(msg: Bytes, len: number, w: Bytes, out: Bytes): void {
 /** out[o..o+4) += (hi, lo), modulo 2^32. */
 function addWord(out: Bytes, o: number, hi: number, lo: number): void {
   const l = get16(out, o + 2) + lo;
-  set16(out, o + 2, l & 65535);
-  set16(out, o, (get16(out, o) + hi + shr(l, 16)) & 65535);
+  put16(out, o + 2, l & 65535);
+  put16(out, o, (get16(out, o) + hi + shr(l, 16)) & 65535);
 }
 
 /** @internal SHA-1 of a byte string of at most 119 bytes, as 40 hex digits (tests). */

@@ -13,21 +13,18 @@
  * small WsLink object. Strings are made only where the platform forces them
  * (Link.write, LinkHandler.onData).
  *
- * The answer's status, upgrade, subprotocol and Sec-WebSocket-Accept (SHA-1 of the
- * key and the RFC 6455 GUID, base64) are all checked.
+ * The HTTP Upgrade (request, and the check of the answer's status, upgrade,
+ * subprotocol and Sec-WebSocket-Accept) is in ws-handshake.ts.
  *
  * Errors end the connection; the inner handler's onClose gets the reason, which
  * starts with "ws: " (see WS_* below).
  */
 import type { DeviceSettings, Link, LinkHandler, Platform } from "../hal/platform";
-import { base64 } from "./base64";
-import { sha1 } from "./sha1";
+import { get16, put16 } from "../mqtt/u16";
+import { checkUpgrade, upgradeRequest } from "./ws-handshake";
 export { sha1Hex } from "./sha1";
+export { WS_BAD_ACCEPT, WS_BAD_PROTOCOL, WS_BAD_STATUS, WS_NO_UPGRADE } from "./ws-handshake";
 
-export const WS_BAD_STATUS = "ws: bad status";
-export const WS_NO_UPGRADE = "ws: no websocket upgrade";
-export const WS_BAD_PROTOCOL = "ws: bad protocol";
-export const WS_BAD_ACCEPT = "ws: bad accept";
 export const WS_HTTP_TOO_LARGE = "ws: upgrade answer too large";
 export const WS_CLOSED_IN_UPGRADE = "ws: closed during upgrade";
 export const WS_MASKED = "ws: masked server frame";
@@ -54,17 +51,6 @@ const OP_BIN = 2;
 const OP_CLOSE = 8;
 const OP_PING = 9;
 const OP_PONG = 10;
-
-function lower(c: number): number {
-  return c >= 65 && c <= 90 ? c + 32 : c;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9;
-}
-
-/** The fixed GUID that RFC 6455 appends to the key before hashing. */
-const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /** A Platform whose links speak WebSocket; everything else is the inner platform's. */
 export class WsPlatform implements Platform {
@@ -222,22 +208,9 @@ export class WsLink implements Link, LinkHandler {
 
   onOpen(): void {
     if (this.state !== L_TCP || this.p.cur !== this) return;
-    const key = this.p.key;
-    const rnd = this.p.ctl;
-    for (let i = 0; i < 16; i++) byteSet(rnd, i, Math.floor(this.p.random() * 256) & 255);
-    base64(rnd, 16, key);
     this.state = L_UPGRADE;
     this.httpLen = 0;
-    const req =
-      "GET " +
-      this.p.path +
-      " HTTP/1.1\r\nHost: " +
-      this.host +
-      ":" +
-      this.port +
-      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
-      bytesToStr(key, 0, 24) +
-      "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
+    const req = upgradeRequest(this.p, this.host, this.port);
     if (this.link !== null) this.link.write(req);
   }
 
@@ -288,7 +261,7 @@ export class WsLink implements Link, LinkHandler {
       this.httpLen++;
       const m = this.httpLen;
       if (c === 10 && m >= 4 && byteAt(b, m - 2) === 13 && byteAt(b, m - 3) === 10 && byteAt(b, m - 4) === 13) {
-        const err = this.checkHttp(m);
+        const err = checkUpgrade(this.p, m);
         if (err !== "") {
           this.fail(err);
           return -1;
@@ -303,66 +276,6 @@ export class WsLink implements Link, LinkHandler {
       }
     }
     return -1;
-  }
-
-  /** Does http[off..end) equal `lit` (lower case), ignoring case? */
-  private httpIs(off: number, end: number, lit: string): boolean {
-    const n = strLen(lit);
-    if (end - off !== n) return false;
-    for (let i = 0; i < n; i++) if (lower(byteAt(this.p.http, off + i)) !== strByte(lit, i)) return false;
-    return true;
-  }
-
-  /** The answer in http[0..len): "" when it accepts the upgrade, else the error. */
-  private checkHttp(len: number): string {
-    const b = this.p.http;
-    let eol = 0;
-    while (byteAt(b, eol) !== 13) eol++;
-    // "HTTP/1.1 101" then end of line or a space.
-    let sp = 0;
-    while (sp < eol && byteAt(b, sp) !== 32) sp++;
-    const code = sp + 4 <= eol && (sp + 4 === eol || byteAt(b, sp + 4) === 32) && this.httpIs(sp + 1, sp + 4, "101");
-    if (!code || !this.httpIs(0, 5, "http/")) return WS_BAD_STATUS + " (" + bytesToStr(b, 0, eol) + ")";
-    let upgrade = false;
-    let proto = "(none)";
-    let protoOk = false;
-    let accept = false;
-    let o = eol + 2;
-    while (o < len - 2) {
-      let e = o;
-      while (byteAt(b, e) !== 13) e++;
-      let colon = o;
-      while (colon < e && byteAt(b, colon) !== 58) colon++;
-      if (colon < e) {
-        let v = colon + 1;
-        while (v < e && isSpace(byteAt(b, v))) v++;
-        let ve = e;
-        while (ve > v && isSpace(byteAt(b, ve - 1))) ve--;
-        if (this.httpIs(o, colon, "upgrade")) upgrade = this.httpIs(v, ve, "websocket");
-        else if (this.httpIs(o, colon, "sec-websocket-protocol")) {
-          proto = bytesToStr(b, v, ve - v);
-          protoOk = this.httpIs(v, ve, "mqtt");
-        } else if (this.httpIs(o, colon, "sec-websocket-accept")) accept = this.acceptIs(v, ve);
-      }
-      o = e + 2;
-    }
-    if (!upgrade) return WS_NO_UPGRADE;
-    if (!protoOk) return WS_BAD_PROTOCOL + " " + proto;
-    if (!accept) return WS_BAD_ACCEPT;
-    return "";
-  }
-
-  /** Is http[v..ve) base64(SHA-1(key + GUID))? */
-  private acceptIs(v: number, ve: number): boolean {
-    const p = this.p;
-    if (ve - v !== 28) return false;
-    const m = p.shaMsg;
-    bytesCopy(m, 0, p.key, 0, 24);
-    strToBytes(WS_GUID, m, 24);
-    sha1(m, 24 + strLen(WS_GUID), p.shaW, p.digest);
-    base64(p.digest, 20, p.accept);
-    for (let i = 0; i < 28; i++) if (byteAt(p.accept, i) !== byteAt(p.http, v + i)) return false;
-    return true;
   }
 
   /** Frames from data[pos..]. */
@@ -431,11 +344,11 @@ export class WsLink implements Link, LinkHandler {
     const op = b0 & 15;
     const len7 = b1 & 127;
     let len = len7;
-    if (len7 === 126) len = shl(byteAt(hdr, 2), 8) | byteAt(hdr, 3);
+    if (len7 === 126) len = get16(hdr, 2);
     else if (len7 === 127) {
       // 64-bit length: more than 31 bits is refused.
       if ((byteAt(hdr, 2) | byteAt(hdr, 3) | byteAt(hdr, 4) | byteAt(hdr, 5)) !== 0 || byteAt(hdr, 6) > 127) return this.bad(WS_TOO_LARGE);
-      len = shl(byteAt(hdr, 6), 24) | shl(byteAt(hdr, 7), 16) | shl(byteAt(hdr, 8), 8) | byteAt(hdr, 9);
+      len = shl(get16(hdr, 6), 16) | get16(hdr, 8);
     }
     if (op === OP_CONT && this.msgOp === 0) return this.bad(WS_OPCODE + " 0 (no message to continue)");
     if (op === OP_BIN && this.msgOp !== 0) return this.bad(WS_OPCODE + " 2 (message not finished)");
@@ -463,7 +376,7 @@ export class WsLink implements Link, LinkHandler {
     if (op === OP_PING) {
       this.sendFrame(OP_PONG, "", 0, this.clen, this.p.ctl);
     } else if (op === OP_CLOSE) {
-      const code = this.clen >= 2 ? shl(byteAt(this.p.ctl, 0), 8) | byteAt(this.p.ctl, 1) : 1005;
+      const code = this.clen >= 2 ? get16(this.p.ctl, 0) : 1005;
       this.sendClose(code === 1005 ? 1000 : code);
       this.fail(WS_SERVER_CLOSE + " " + code);
     }
@@ -473,8 +386,7 @@ export class WsLink implements Link, LinkHandler {
     if (this.closeSent) return;
     this.closeSent = true;
     const c = this.p.ctl;
-    byteSet(c, 0, shr(code, 8) & 255);
-    byteSet(c, 1, code & 255);
+    put16(c, 0, code);
     this.sendFrame(OP_CLOSE, "", 0, 2, c);
   }
 
@@ -489,16 +401,13 @@ export class WsLink implements Link, LinkHandler {
     if (len < 126) byteSet(tx, 1, 128 | len);
     else if (len < 65536) {
       byteSet(tx, 1, 128 | 126);
-      byteSet(tx, 2, shr(len, 8) & 255);
-      byteSet(tx, 3, len & 255);
+      put16(tx, 2, len);
       o = 4;
     } else {
       byteSet(tx, 1, 128 | 127);
       for (let i = 2; i < 6; i++) byteSet(tx, i, 0);
-      byteSet(tx, 6, shr(len, 24) & 255);
-      byteSet(tx, 7, shr(len, 16) & 255);
-      byteSet(tx, 8, shr(len, 8) & 255);
-      byteSet(tx, 9, len & 255);
+      put16(tx, 6, shr(len, 16));
+      put16(tx, 8, len & 65535);
       o = 10;
     }
     for (let i = 0; i < 4; i++) byteSet(tx, o + i, byteAt(m, i));

@@ -18,7 +18,7 @@ import { checkSubset, formatDiagnostic, type SubsetDiagnostic } from "./checker.
 import { findEspruino, ESPRUINO_MISSING } from "../espruino/interpreter.ts";
 import { checkArtifact } from "./espruino-check.ts";
 import { terminateJumps } from "./espruino-terminators.ts";
-import { espruinoIntrinsicsTransformer, luaIntrinsicsPlugin } from "./intrinsics.ts";
+import { espruinoConstantsTransformer, espruinoIntrinsicsTransformer, espruinoPrivateNamesTransformer, luaIntrinsicsPlugin, PRIVATE_PROPS } from "./intrinsics.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, "../..");
@@ -125,7 +125,7 @@ async function buildEspruino(firmwareRoot: string, entry: Entry, outDir: string)
   try {
     const files = listTs(firmwareRoot);
     const program = ts.createProgram(files, { ...firmwareOptions(firmwareRoot), outDir: tmp, noEmit: false });
-    const res = program.emit(undefined, undefined, undefined, false, { before: [espruinoIntrinsicsTransformer(program)] });
+    const res = program.emit(undefined, undefined, undefined, false, { before: [espruinoIntrinsicsTransformer(program), espruinoPrivateNamesTransformer(program), espruinoConstantsTransformer(program)] });
     if (res.emitSkipped) throw new BuildError(`espruino: TypeScript emit failed for ${entry.file}`);
     const result = await esbuild.build({
       entryPoints: [path.join(tmp, entry.file.replace(/\.ts$/, ".js"))],
@@ -135,6 +135,7 @@ async function buildEspruino(firmwareRoot: string, entry: Entry, outDir: string)
       format: "esm",
       target: "es2015",
       minify: true,
+      mangleProps: PRIVATE_PROPS,
       legalComments: "none",
       inject: [path.join(HERE, "runtime/espruino.js")],
       write: false,

@@ -157,3 +157,114 @@ export function luaIntrinsicsPlugin(): Plugin {
     },
   };
 }
+
+/**
+ * Espruino backend: give every `private` class member a trailing `_` (resolved by
+ * symbol, so only the members TypeScript itself keeps inside their class), which
+ * esbuild's `mangleProps: PRIVATE_PROPS` then shortens to one or two letters. On
+ * Espruino every property name is stored in RAM once per object (and once per
+ * method on the prototype), and a long name takes an extra block.
+ */
+export const PRIVATE_PROPS = /_$/;
+
+export function espruinoPrivateNamesTransformer(program: ts.Program): ts.TransformerFactory<ts.SourceFile> {
+  const checker = program.getTypeChecker();
+  const isPrivateDecl = (d: ts.Declaration): boolean =>
+    (ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Private) !== 0 && ts.isClassElement(d);
+  const isPrivateName = (name: ts.Node): boolean => {
+    const orig = ts.getOriginalNode(name);
+    if (orig.pos < 0 || !orig.parent) return false;
+    const sym = checker.getSymbolAtLocation(orig);
+    return !!sym?.declarations && sym.declarations.length > 0 && sym.declarations.every(isPrivateDecl);
+  };
+  return (ctx) => {
+    const f = ctx.factory;
+    const renamed = (id: ts.Identifier) => f.createIdentifier(id.text + "_");
+    const visit = (node: ts.Node): ts.Node => {
+      if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.name) && isPrivateName(node.name)) {
+        return f.updatePropertyAccessExpression(node, ts.visitNode(node.expression, visit) as ts.Expression, renamed(node.name));
+      }
+      if (ts.isPropertyDeclaration(node) && ts.isIdentifier(node.name) && isPrivateDecl(node)) {
+        return f.updatePropertyDeclaration(
+          node,
+          node.modifiers,
+          renamed(node.name),
+          node.questionToken ?? node.exclamationToken,
+          node.type,
+          node.initializer ? (ts.visitNode(node.initializer, visit) as ts.Expression) : undefined,
+        );
+      }
+      if (ts.isMethodDeclaration(node) && ts.isIdentifier(node.name) && isPrivateDecl(node)) {
+        const m = ts.visitEachChild(node, visit, ctx) as ts.MethodDeclaration;
+        return f.updateMethodDeclaration(m, m.modifiers, m.asteriskToken, renamed(node.name), m.questionToken, m.typeParameters, m.parameters, m.type, m.body);
+      }
+      return ts.visitEachChild(node, visit, ctx);
+    };
+    return (sf) => ts.visitNode(sf, visit) as ts.SourceFile;
+  };
+}
+
+/**
+ * Espruino backend: replace each reference to a module-level `const NAME = <number>`
+ * (or `-<number>`, `true`, `false`) of the firmware, in any module, by its value.
+ * esbuild inlines such constants only inside one module; across modules each stays a
+ * variable, and Espruino looks a variable up by name through the scopes at every use
+ * and keeps its name and value in RAM. Constants nobody else reads (not exported by
+ * the bundle) are then dropped by esbuild.
+ */
+export function espruinoConstantsTransformer(program: ts.Program): ts.TransformerFactory<ts.SourceFile> {
+  const checker = program.getTypeChecker();
+  const valueOf = (id: ts.Identifier): ts.Expression | undefined => {
+    const orig = ts.getOriginalNode(id) as ts.Identifier;
+    if (orig.pos < 0 || !orig.parent) return undefined;
+    const p = orig.parent;
+    // only references: not names being declared, imported, exported or used as keys
+    if (ts.isVariableDeclaration(p) && p.name === orig) return undefined;
+    if (ts.isTypeNode(p) || ts.isQualifiedName(p)) return undefined;
+    if (ts.isImportSpecifier(p) || ts.isExportSpecifier(p) || ts.isImportClause(p) || ts.isNamespaceImport(p)) return undefined;
+    if (ts.isShorthandPropertyAssignment(p) || (ts.isPropertyAssignment(p) && p.name === orig)) return undefined;
+    if (ts.isPropertyAccessExpression(p) && p.name === orig) return undefined;
+    if ((ts.isClassElement(p) || ts.isParameter(p) || ts.isFunctionDeclaration(p)) && (p as ts.NamedDeclaration).name === orig) return undefined;
+    return constantOf(checker.getSymbolAtLocation(orig));
+  };
+  /** `NS.NAME` through `import * as NS`: the constant's value, if it is one. */
+  const memberValueOf = (e: ts.PropertyAccessExpression): ts.Expression | undefined => {
+    const orig = ts.getOriginalNode(e) as ts.PropertyAccessExpression;
+    if (orig.pos < 0 || !orig.parent || !ts.isIdentifier(orig.expression)) return undefined;
+    const ns = checker.getSymbolAtLocation(orig.expression);
+    if (!ns?.declarations?.some(ts.isNamespaceImport)) return undefined;
+    if (ts.isCallExpression(orig.parent) && orig.parent.expression === orig) return undefined;
+    return constantOf(checker.getSymbolAtLocation(orig.name));
+  };
+  const constantOf = (s: ts.Symbol | undefined): ts.Expression | undefined => {
+    let sym = s;
+    if (sym && sym.flags & ts.SymbolFlags.Alias) sym = checker.getAliasedSymbol(sym);
+    const d = sym?.declarations;
+    if (!d || d.length !== 1 || !ts.isVariableDeclaration(d[0])) return undefined;
+    const decl = d[0];
+    const list = decl.parent;
+    if (!ts.isVariableDeclarationList(list) || (list.flags & ts.NodeFlags.Const) === 0) return undefined;
+    if (!ts.isVariableStatement(list.parent) || !ts.isSourceFile(list.parent.parent)) return undefined;
+    if (list.parent.parent.isDeclarationFile) return undefined;
+    const init = decl.initializer;
+    if (!init) return undefined;
+    if (ts.isNumericLiteral(init)) return ts.factory.createNumericLiteral(init.text);
+    if (ts.isPrefixUnaryExpression(init) && init.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(init.operand)) {
+      return ts.factory.createParenthesizedExpression(ts.factory.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, ts.factory.createNumericLiteral(init.operand.text)));
+    }
+    if (init.kind === ts.SyntaxKind.TrueKeyword) return ts.factory.createTrue();
+    if (init.kind === ts.SyntaxKind.FalseKeyword) return ts.factory.createFalse();
+    return undefined;
+  };
+  return (ctx) => {
+    const visit = (node: ts.Node): ts.Node => {
+      if (ts.isIdentifier(node)) return valueOf(node) ?? node;
+      if (ts.isPropertyAccessExpression(node)) {
+        const v = memberValueOf(node);
+        if (v) return v;
+      }
+      return ts.visitEachChild(node, visit, ctx);
+    };
+    return (sf) => ts.visitNode(sf, visit) as ts.SourceFile;
+  };
+}

@@ -82,6 +82,7 @@ export class Interpreter {
   /** Resolves with the exit code (or null when killed) once the process is gone. */
   readonly exited: Promise<number | null>;
   private ownDir: boolean;
+  private lastOutputAt = 0;
   /** Uncaught reports of console lines that arrived garbled and were sent again. */
   private garbled: string[] = [];
   private partial = "";
@@ -125,6 +126,7 @@ export class Interpreter {
     this.rawHeld = cut >= 0 ? chunk.slice(cut) : "";
     if (cut >= 0) chunk = chunk.slice(0, cut);
     const text = cleanConsole(chunk);
+    this.lastOutputAt = Date.now();
     this.output += text;
     this.partial += text;
     let nl: number;
@@ -183,6 +185,17 @@ export class Interpreter {
     return this.lines().slice(-n).join("\n");
   }
 
+  /**
+   * Wait until the console has been quiet for a moment (at most 250 ms): a line that
+   * arrives while the main loop is still busy with the previous one is the likeliest
+   * to be garbled by the Linux build's input thread (jshInputThread races the main
+   * loop on the event queue), so each eval waits for the prompt's dust to settle.
+   */
+  private async quiet(ms = 15, maxMs = 250): Promise<void> {
+    const start = Date.now();
+    while (Date.now() - this.lastOutputAt < ms && Date.now() - start < maxMs) await new Promise((r) => setTimeout(r, 5));
+  }
+
   /** Send one line of code to the REPL without echo. The code must not contain a newline. */
   send(code: string): void {
     if (/[\r\n]/.test(code)) throw new Error("Interpreter.send: code must be one line (a newline would run it early)");
@@ -201,6 +214,7 @@ export class Interpreter {
    */
   async eval<T = unknown>(expr: string, timeoutMs = 5000): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      await this.quiet();
       const id = ++markerSeq;
       const from = this.output.length;
       this.send(`try{print("<<${id}>"+JSON.stringify(${expr})+"<${id}>>")}catch(e){print("<<${id}!"+e+"<${id}>>")}`);

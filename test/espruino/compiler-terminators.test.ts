@@ -131,7 +131,7 @@ test("the pass adds only the ; after jump statements, never inside strings or re
 test("the compiled shapes run from Storage on the real interpreter as on V8", { skip }, async () => {
   const it = await Interpreter.start();
   try {
-    await it.writeFile("probe.js", artifact);
+    await it.writeFileFromHost("probe.js", artifact);
     await it.eval('eval(require("Storage").read("probe.js"))');
     const got: string[] = [];
     for (const [fn, n] of CALLS) {

@@ -39,7 +39,7 @@ function transcript(output: string): string[] {
 async function onInterpreter(code: string, timeoutMs = 20_000): Promise<string[]> {
   const it = await Interpreter.start();
   try {
-    await it.writeFile(".bootcde", code);
+    await it.writeFileFromHost(".bootcde", code);
     const from = it.output.length;
     it.send("load()");
     // (the console holds a line's "\n" until the next output: match the marker alone)

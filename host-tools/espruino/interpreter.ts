@@ -191,7 +191,7 @@ export class Interpreter {
    * to be garbled by the Linux build's input thread (jshInputThread races the main
    * loop on the event queue), so each eval waits for the prompt's dust to settle.
    */
-  private async quiet(ms = 15, maxMs = 250): Promise<void> {
+  private async quiet(ms = 30, maxMs = 300): Promise<void> {
     const start = Date.now();
     while (Date.now() - this.lastOutputAt < ms && Date.now() - start < maxMs) await new Promise((r) => setTimeout(r, 5));
   }

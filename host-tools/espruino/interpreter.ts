@@ -29,22 +29,9 @@ export function findEspruino(): string | null {
 export const ESPRUINO_MISSING =
   "the Espruino interpreter was not found: set ESPRUINO_BIN to an Espruino Linux build (or place it at ../shared/espruino/espruino)";
 
-/**
- * A JavaScript string literal that carries any byte string (chars 0..255) through the
- * REPL: printable ASCII stays, everything else becomes \xHH, so no control byte and no
- * newline reaches the console raw, and no char is read as UTF-8.
- */
-export function jsStringLiteral(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 255) throw new Error(`jsStringLiteral: char ${c} at ${i} is not a byte`);
-    if (c === 0x22 || c === 0x5c) out += "\\" + s[i];
-    else if (c >= 0x20 && c < 0x7f) out += s[i];
-    else out += "\\x" + c.toString(16).padStart(2, "0");
-  }
-  return out + '"';
-}
+/** A byte string as a printable-ASCII JS string literal: the flasher's escaping, so no control byte or newline reaches the console raw. */
+export { jsStringLiteral } from "../flasher/install-protocol.ts";
+import { jsStringLiteral } from "../flasher/install-protocol.ts";
 
 /** Strip the REPL's prompt and ANSI sequences from raw console output. */
 export function cleanConsole(raw: string): string {

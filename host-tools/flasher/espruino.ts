@@ -39,18 +39,9 @@ export function linkFromSerialPort(port: SerialPort): Link {
   };
 }
 
-/** Escape a byte string (latin1, one char per byte) as a JS string literal with printable ASCII only. */
-export function jsStringLiteral(bytes: string): string {
-  let out = '"';
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += "\\\\";
-    else if (c >= 0x20 && c < 0x7f) out += bytes[i];
-    else out += "\\x" + (c < 16 ? "0" : "") + c.toString(16);
-  }
-  return out + '"';
-}
+// One escaping and one version rule for the CLI and the web page.
+export { jsStringLiteral, versionNumber } from "./install-protocol.ts";
+import { jsStringLiteral } from "./install-protocol.ts";
 
 export class EspruinoRepl {
   private buf = "";
@@ -199,8 +190,3 @@ export class BoardError extends FlashError {
   }
 }
 
-/** "2v24" -> 2.24 style comparable number (major*1000 + minor); NaN when unparsable. */
-export function versionNumber(v: string): number {
-  const m = /^(\d+)v(\d+)/.exec(v);
-  return m ? Number(m[1]) * 1000 + Number(m[2]) : NaN;
-}

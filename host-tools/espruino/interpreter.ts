@@ -205,9 +205,19 @@ export class Interpreter {
       const id = ++markerSeq;
       const from = this.output.length;
       this.send(`try{print("<<${id}>"+JSON.stringify(${expr})+"<${id}>>")}catch(e){print("<<${id}!"+e+"<${id}>>")}`);
-      const m = await this.waitFor(
-        new RegExp(`<<${id}([>!])([\\s\\S]*?)<${id}>>|(Uncaught SyntaxError[^\\n]*\\n\\s*at REPL[^\\n]*)`),
-        timeoutMs, `the value of ${expr.slice(0, 60)}`, from);
+      let m: RegExpMatchArray;
+      try {
+        m = await this.waitFor(
+          new RegExp(`<<${id}([>!])([\\s\\S]*?)<${id}>>|(Uncaught SyntaxError[^\\n]*\\n\\s*at REPL[^\\n]*)`),
+          timeoutMs, `the value of ${expr.slice(0, 60)}`, from);
+      } catch (e) {
+        // A line the console lost entirely never answers: Ctrl-C drops whatever part
+        // of it the REPL holds, and it is sent once more.
+        if (attempt >= 2 || !this.running) throw e;
+        this.proc.stdin!.write("\x03");
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
       if (m[3] !== undefined) {
         this.garbled.push(m[3].split("\n")[0].trim());
         if (attempt >= 3) throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[3].split("\n")[0].trim()} (3 tries)`);

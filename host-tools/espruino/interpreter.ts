@@ -30,8 +30,8 @@ export const ESPRUINO_MISSING =
   "the Espruino interpreter was not found: set ESPRUINO_BIN to an Espruino Linux build (or place it at ../shared/espruino/espruino)";
 
 /** A byte string as a printable-ASCII JS string literal: the flasher's escaping, so no control byte or newline reaches the console raw. */
-export { jsStringLiteral } from "../flasher/install-protocol.ts";
-import { jsStringLiteral } from "../flasher/install-protocol.ts";
+export { jsStringLiteral } from "../device/js-literal.ts";
+import { jsStringLiteral } from "../device/js-literal.ts";
 
 /** Strip the REPL's prompt and ANSI sequences from raw console output. */
 export function cleanConsole(raw: string): string {

@@ -88,18 +88,8 @@ export function versionNumber(v: string): number {
   return m ? Number(m[1]) * 1000 + Number(m[2]) : NaN;
 }
 
-/** Escape a byte string (one char per byte) as a JS string literal with printable ASCII only. */
-export function jsStringLiteral(bytes: string): string {
-  let out = '"';
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += "\\\\";
-    else if (c >= 0x20 && c < 0x7f) out += bytes[i];
-    else out += "\\x" + (c < 16 ? "0" : "") + c.toString(16);
-  }
-  return out + '"';
-}
+export { jsStringLiteral } from "../device/js-literal.ts";
+import { jsStringLiteral } from "../device/js-literal.ts";
 
 /** UTF-8 text as a byte string (one char per byte), as Storage holds it. */
 export function utf8Bytes(text: string): string {

@@ -55,22 +55,8 @@ export function bytesToLatin1(bytes: number[]): string {
   return s;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE 802.3, as zlib), unsigned. */
-export function crc32(bytes: ArrayLike<number>): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export { crc32 } from "../device/crc32.ts";
+import { crc32 } from "../device/crc32.ts";
 
 /** How print()/console.log show a value: strings raw, others roughly as Espruino does. */
 export function formatValue(v: unknown, top = true): string {

@@ -99,22 +99,9 @@ export function utf8Bytes(text: string): string {
   return s;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE, as zlib and Espruino's E.CRC32) of a byte string. */
-export function crc32(bytes: string): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes.charCodeAt(i)) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 of a byte string, as the board's E.CRC32 computes it. */
+export { crc32OfByteString as crc32 } from "../device/crc32.ts";
+import { crc32OfByteString as crc32 } from "../device/crc32.ts";
 
 const hex = (n: number) => "0x" + n.toString(16).padStart(8, "0");
 const isBoardReply = (e: unknown): e is Error & { boardMessage: string; code: string } => e instanceof Error && typeof (e as { boardMessage?: unknown }).boardMessage === "string";

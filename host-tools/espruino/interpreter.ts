@@ -60,6 +60,15 @@ process.on("exit", () => {
 
 let markerSeq = 0;
 
+/**
+ * ESC [ 2 H: the REPL erases its whole input line (src/jsinteractive.c,
+ * jsiHandleConsoleChar), including a statement left open by a garbled line that lost
+ * a bracket. Sent before every evaluation. Not Ctrl-C: on this build Ctrl-C interrupts
+ * whatever callback is running (and removes its interval), and two of them within
+ * 5 s on an empty line end the process (jsiLoop, `#ifndef EMBEDDED`).
+ */
+const CLEAR_LINE = "\x1b[2H";
+
 export class Interpreter {
   readonly dir: string;
   readonly bin: string;
@@ -136,9 +145,12 @@ export class Interpreter {
     return this.output.split("\n").map((l) => l.replace(/^>+/, ""));
   }
 
-  /** Every `Uncaught ...` report the interpreter printed, with the line after it (where). */
-  uncaught(): string[] {
-    const ls = this.lines();
+  /**
+   * Every `Uncaught ...` report the interpreter printed (from output offset `from` on),
+   * with the line after it (where).
+   */
+  uncaught(from = 0): string[] {
+    const ls = this.output.slice(from).split("\n").map((l) => l.replace(/^>+/, ""));
     const out: string[] = [];
     const skip = [...this.garbled];
     ls.forEach((l, i) => {
@@ -194,38 +206,44 @@ export class Interpreter {
    * the console's error.
    *
    * The Linux build reads stdin on a second thread that appends to the event queue while
-   * the main loop takes from it (targets/linux/jshardware.c, jshInputThread), so now and
-   * then a console line arrives garbled and the REPL reports a SyntaxError for it. Such a
-   * line never ran, so it is sent again (up to 3 tries); its report is a fault of this
-   * transport, not of the program, and uncaught() leaves it out.
+   * the main loop takes from it (targets/linux/jshardware.c, jshInputThread, and the
+   * unlocked ioLastHead/ioTail of src/jsdevices.c), so now and then a console line
+   * arrives with a character lost or doubled. A garbled line can still parse and run
+   * something else (`C.disconnect()` arrived once as `C.didisconnect()`), so the
+   * expression travels as a string literal with its CRC-32: the interpreter runs it only
+   * when the CRC matches, and a line whose CRC or wrapper was garbled (a SyntaxError, or
+   * an error raised before the expression ran) never ran and is sent again, up to 3
+   * tries. Its report is a fault of this transport, not of the program, and uncaught()
+   * leaves it out.
    */
   async eval<T = unknown>(expr: string, timeoutMs = 5000): Promise<T> {
+    const literal = jsStringLiteral(expr);
+    const crc = zlib.crc32(Buffer.from(expr, "latin1")) >>> 0;
     for (let attempt = 1; ; attempt++) {
       await this.quiet();
       const id = ++markerSeq;
       const from = this.output.length;
-      this.send(`try{print("<<${id}>"+JSON.stringify(${expr})+"<${id}>>")}catch(e){print("<<${id}!"+e+"<${id}>>")}`);
+      // `_wr` says whether the expression itself started: an error before that is the wrapper's.
+      this.proc.stdin!.write(CLEAR_LINE);
+      this.send(
+        `try{_wr=0;if(E.CRC32(${literal})!=${crc})throw "CRC";_wr=1;print("<<${id}>"+JSON.stringify(eval(${literal}))+"<${id}>>")}` +
+        `catch(e){print("<<${id}"+(_wr?"!":"?")+e+"<${id}>>")}`);
       let m: RegExpMatchArray;
       try {
         m = await this.waitFor(
-          new RegExp(`<<${id}([>!])([\\s\\S]*?)<${id}>>|(Uncaught SyntaxError[^\\n]*\\n\\s*at REPL[^\\n]*)`),
+          new RegExp(`<<${id}([>!?])([\\s\\S]*?)<${id}>>|(Uncaught SyntaxError[^\\n]*\\n\\s*at REPL[^\\n]*)`),
           timeoutMs, `the value of ${expr.slice(0, 60)}`, from);
       } catch (e) {
-        // A line the console lost entirely never answers: Ctrl-C drops whatever part
-        // of it the REPL holds, and it is sent once more.
+        // A line the console lost entirely, or one that lost a closing bracket (the
+        // REPL then waits for more lines), never answers: it is sent once more, after
+        // the erase-line sequence that drops whatever part of it the REPL holds.
         if (attempt >= 2 || !this.running) throw e;
-        this.proc.stdin!.write("\x03");
-        await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      if (m[3] !== undefined) {
-        this.garbled.push(m[3].split("\n")[0].trim());
-        if (attempt >= 3) throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[3].split("\n")[0].trim()} (3 tries)`);
-        // A garbled line can leave the REPL holding an unfinished statement (an open
-        // quote or bracket) that the next line would be appended to: Ctrl-C at the
-        // prompt drops it, as a flasher does before talking to a board.
-        this.proc.stdin!.write("\x03");
-        await new Promise((r) => setTimeout(r, 100));
+      if (m[3] !== undefined || m[1] === "?") {
+        const what = m[3] !== undefined ? m[3].split("\n")[0].trim() : `garbled line (${m[2]})`;
+        if (m[3] !== undefined) this.garbled.push(what);
+        if (attempt >= 3) throw new Error(`espruino: ${expr.slice(0, 60)}: ${what} (3 tries)`);
         continue;
       }
       if (m[1] === "!") throw new Error(`espruino: ${expr.slice(0, 60)}: ${m[2]}`);

@@ -121,14 +121,15 @@ class EspruinoDriver implements Driver {
     return 0;
   }
   async stop(): Promise<void> {
-    it.send("C.disconnect();");
+    await it.eval("C.disconnect()");
     await new Promise((r) => setTimeout(r, 300));
   }
 }
 
 for (const sc of SCENARIOS) {
   test(`hostile broker (Espruino): ${sc.name}`, { skip, timeout: 60000 }, async () => {
+    const from = it.output.length;
     await runScenario(new EspruinoDriver(), sc);
-    assert.deepEqual(it.uncaught(), [], "no Uncaught on the interpreter");
+    assert.deepEqual(it.uncaught(from), [], "no Uncaught on the interpreter during this scenario");
   });
 }

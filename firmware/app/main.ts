@@ -6,6 +6,28 @@
 import { EspruinoPlatform } from "../platform/espruino";
 import { AppOptions, TelemetryApp } from "./telemetry";
 import { WifiKeeper } from "./wifi-keeper";
+import type { DeviceSettings, Platform } from "../hal/platform";
+import type { WsPlatform } from "../net/websocket";
+
+declare function require(name: string): any;
+
+/**
+ * The WebSocket transport for ws:// and wss:// brokers, from the Storage module
+ * `wisp-ws` (dist/espruino/wsnet.js, which wisp flash and both emulators install
+ * beside .bootcde: host-tools/device/app-modules.ts). Loaded only here, so an app on
+ * plain TCP never holds its ~400 blocks. null (and a console line) when it is missing.
+ */
+function wsTransport(p: EspruinoPlatform, s: DeviceSettings, frameSize: number): Platform | null {
+  const path = typeof s.brokerPath === "string" ? s.brokerPath : "/mqtt";
+  try {
+    const m = require("wisp-ws");
+    const t: WsPlatform = new m.WsPlatform(p, path, frameSize, 512);
+    return t;
+  } catch (e) {
+    p.log("no WebSocket transport: Storage module wisp-ws is missing (wisp flash installs it): " + e);
+    return null;
+  }
+}
 
 /** wisp.json `power`: every number goes through PowerConfig.setField (named errors). */
 function powerSettings(o: AppOptions, p: EspruinoPlatform): void {
@@ -48,9 +70,13 @@ if (p.resumeSleep()) {
   o.offlineQueue = p.buffer("offlineQueue", o.offlineQueue);
   powerSettings(o, p);
   batteryCurve(o, p);
-  const app = new TelemetryApp(p, s, o);
-  const wifi = new WifiKeeper(p, p, s.wifiSsid, s.wifiPassword);
-  if (o.mode === "sleep") wifi.minMs = 1000; // awake briefly: try again soon
-  wifi.start();
-  app.start();
+  const ws = s.brokerScheme === "ws" || s.brokerScheme === "wss";
+  if (ws) o.transport = wsTransport(p, s, o.tx);
+  if (!ws || o.transport !== null) {
+    const app = new TelemetryApp(p, s, o);
+    const wifi = new WifiKeeper(p, p, s.wifiSsid, s.wifiPassword);
+    if (o.mode === "sleep") wifi.minMs = 1000; // awake briefly: try again soon
+    wifi.start();
+    app.start();
+  }
 }

@@ -13,7 +13,6 @@
  * Commands on `<prefix>/<id>/cmd` (QoS 1): `interval=N` (N whole seconds, 10..86400);
  * anything else is rejected with a console line. A command counts as downlink activity.
  */
-import { WsPlatform } from "../net/websocket";
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
 import { clientErrorName, isConnackError, isPacketId, QUEUED } from "../mqtt/results";
@@ -41,6 +40,12 @@ export class AppOptions {
   awakeLimitMs = 30000;
   /** Before deep sleep: wait at most this long for the socket to close (the DISCONNECT to leave). */
   flushMs = 2000;
+  /**
+   * What the client opens its links through instead of the board's Platform: the
+   * WebSocket transport for ws:// and wss:// (main.ts loads it from Storage only then,
+   * so a plain TCP app holds none of its blocks); null = the Platform itself.
+   */
+  transport: Platform | null = null;
 }
 
 export const SESSION_FILE = "wisp.session";
@@ -136,9 +141,7 @@ export class TelemetryApp {
     c.birthMessage = "online";
     c.birthQos = 1;
     c.birthRetain = true;
-    const ws = s.brokerScheme === "ws" || s.brokerScheme === "wss";
-    const path = typeof s.brokerPath === "string" ? s.brokerPath : "/mqtt";
-    this.client = new Client(ws ? new WsPlatform(p, path, o.tx, 512) : p, c);
+    this.client = new Client(o.transport !== null ? o.transport : p, c);
     this.tick = () => {
       this.timer = -1;
       this.publishReading();

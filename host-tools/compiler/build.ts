@@ -31,6 +31,12 @@ export interface Entry {
   /** Entry file, relative to the firmware root. */
   file: string;
   targets: Target[];
+  /**
+   * Espruino: built as a Storage module (`module.exports=...`) that the app loads with
+   * `require(<Storage name>)` only when it needs it (host-tools/device/app-modules.ts),
+   * instead of a bundle setting the global `wisp`.
+   */
+  module?: boolean;
 }
 
 /** What the firmware ships. An entry whose file does not exist yet is skipped with a note. */
@@ -40,6 +46,8 @@ export const DEFAULT_ENTRIES: Entry[] = [
   { name: "client", file: "mqtt/client.ts", targets: ["espruino", "lua"] },
   { name: "power", file: "power/policy.ts", targets: ["espruino", "lua"] },
   { name: "wsclient", file: "net/wsclient.ts", targets: ["espruino", "lua"] },
+  // the WebSocket transport (and SHA-1, base64) for app.js, loaded only for ws:// and wss://
+  { name: "wsnet", file: "net/websocket.ts", targets: ["espruino"], module: true },
 ];
 
 export interface BuildOptions {
@@ -142,7 +150,7 @@ async function buildEspruino(firmwareRoot: string, entry: Entry, outDir: string)
       logLevel: "silent",
     });
     // Espruino misparses `if(t)return}`: put back the `;` the minifier dropped.
-    const code = terminateJumps(wrapEsmAsGlobal(result.outputFiles[0].text));
+    const code = terminateJumps(wrapEsmAsGlobal(result.outputFiles[0].text, entry.module ? "module.exports" : "var wisp"));
     const file = path.join(outDir, "espruino", `${entry.name}.js`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, code);
@@ -156,7 +164,7 @@ async function buildEspruino(firmwareRoot: string, entry: Entry, outDir: string)
  * Turn esbuild's minified ESM bundle into one statement for Espruino:
  * `var wisp=function(){...;return{Name:local,...}}();` (no exports: just run the code).
  */
-export function wrapEsmAsGlobal(esm: string): string {
+export function wrapEsmAsGlobal(esm: string, target = "var wisp"): string {
   const m = /export\s*\{([^}]*)\};?\s*$/.exec(esm);
   let body = esm.trim();
   let ret = "";
@@ -173,7 +181,7 @@ export function wrapEsmAsGlobal(esm: string): string {
     ret = `return{${fields.join(",")}}`;
   }
   if (body.length > 0 && !body.endsWith(";")) body += ";";
-  return `var wisp=function(){${body}${ret}}();\n`;
+  return `${target}=function(){${body}${ret}}();\n`;
 }
 
 /** The Lua runtime helpers, keyed by name (see runtime/lua.lua). */

@@ -72,10 +72,11 @@ export function parseProbes(code: string): Probe[] {
   const sf = ts.createSourceFile("bundle.js", code, ts.ScriptTarget.ES2015, true, ts.ScriptKind.JS);
   const probes: Probe[] = [];
   // Functions whose own statements already ran when the bundle loaded: the bundle's
-  // `var wisp=function(){...}()` wrapper (the load step is their check).
+  // `var wisp=function(){...}()` or `module.exports=function(){...}()` wrapper (the load step is their check).
   const ranAtLoad = (n: ts.Node): boolean =>
     n.parent !== undefined && ts.isCallExpression(n.parent) && n.parent.expression === n &&
-    ts.isVariableDeclaration(n.parent.parent) && n.parent.parent.parent.parent.parent === sf;
+    ((ts.isVariableDeclaration(n.parent.parent) && n.parent.parent.parent.parent.parent === sf) ||
+      (ts.isBinaryExpression(n.parent.parent) && n.parent.parent.parent.parent === sf));
   let depth = 0; // functions whose statements did not run at load, around the current node
   const probe = (s: ts.Statement, last: boolean): void => {
     if (ts.isBlock(s) || ts.isEmptyStatement(s)) return;
@@ -130,6 +131,8 @@ export async function checkArtifact(name: string, code: string): Promise<Artifac
     // The Linux build has no Wifi module; app.js loads it at boot. Without wisp.json
     // the app stops at "no device settings", so an empty module is enough to load it.
     await it.eval('Modules.addCached("Wifi","")');
+    // A Storage module (`module.exports=...`, build.ts `module`) gets the `module` object require() would give it.
+    if (code.startsWith("module.exports=")) await it.eval("var module={}");
     const before = await it.eval<number>("process.memory().usage");
     try {
       await it.eval('eval(require("Storage").read("check.js"))', 20000);
@@ -138,7 +141,7 @@ export async function checkArtifact(name: string, code: string): Promise<Artifac
     }
     blocks = (await it.eval<number>("process.memory().usage")) - before;
     // The probes need room in Storage and in RAM: drop the bundle first.
-    await it.eval('wisp=undefined,require("Storage").erase("check.js")');
+    await it.eval('wisp=undefined,module=undefined,require("Storage").erase("check.js")');
     await it.writeFileFromHost("probes.js", `[${probes.map((p) => p.code).join(",\n")}]`);
     const failed = await it.eval<string[]>(
       '(function(){var r=[];eval(require("Storage").read("probes.js")).forEach(function(f,i){try{f()}catch(e){r.push(i+" "+e)}});return r})()',

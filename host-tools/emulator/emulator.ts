@@ -32,6 +32,7 @@ import { makeE } from "./espruino-e.ts";
 import { makeProcess } from "./process-object.ts";
 import { seededRng } from "./random.ts";
 import { defaultSettings, type DeviceSettingsJson } from "../device/settings.ts";
+import { appModulesNextTo } from "../device/app-modules.ts";
 
 // The settings type and defaults live with the flasher's in host-tools/device/.
 export { defaultSettings, type DeviceSettingsJson };
@@ -61,6 +62,11 @@ export interface StartBoardOptions {
   app?: string;
   /** Or the code itself. */
   appCode?: string;
+  /**
+   * Storage modules the app requires on demand (name -> code), written with the app.
+   * Default: those built next to `app` (host-tools/device/app-modules.ts), as wisp flash installs them.
+   */
+  modules?: Record<string, string>;
   /** Directory for `<instanceId>.storage.json` (default `.wisp/boards`). */
   storageDir?: string;
   /** Exact storage file; null keeps Storage in memory only. */
@@ -154,6 +160,7 @@ export class EmulatedBoard extends EventEmitter {
     });
     const code = opts.appCode ?? (opts.app ? readApp(opts.app) : undefined);
     if (code !== undefined) this.flash(code);
+    for (const [name, data] of Object.entries(opts.modules ?? (opts.app ? appModulesNextTo(opts.app) : {}))) this.storage.write(name, Buffer.from(data, "utf8").toString("latin1"));
     if (opts.settings) this.writeSettings(opts.settings);
     if (opts.boot !== false) this.boot("power-on");
   }
@@ -435,8 +442,14 @@ export class EmulatedBoard extends EventEmitter {
     };
     const require = (name: string) => {
       if (typeof name !== "string") throw new TypeError(`Expecting module name as a string, got ${typeName(name)}`);
-      if (!(name in makers)) throw new Error(`Module "${name}" not found`);
-      return (modules[name] ??= makers[name]());
+      if (name in modules) return modules[name];
+      if (name in makers) return (modules[name] = makers[name]());
+      // As Espruino: a Storage file of that name is evaluated once as a module and its exports cached.
+      const src = this.storage.get(name);
+      if (src === undefined) throw new Error(`Module "${name}" not found`);
+      const mod = run.sandbox.run("({exports:{}})") as { exports: unknown };
+      (run.sandbox.run(`(function(module,exports){${Buffer.from(src, "latin1").toString("utf8")}\n})`, name) as (m: unknown, e: unknown) => void)(mod, mod.exports);
+      return (modules[name] = mod.exports);
     };
 
     run.timers = new RunTimers({ clock: this.clock, alive, invoke, runCode: (code) => run.sandbox.run(code, "timer") });

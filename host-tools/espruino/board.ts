@@ -30,6 +30,7 @@ import { HOST_STATE_FILE, MARKER_PREFIX, SHIM_SOURCE, type ShimHostState } from 
 import { loadBoard, type BoardConfig } from "../emulator/board.ts";
 import { defaultSettings, type DeviceSettingsJson } from "../emulator/emulator.ts";
 import { BatteryModel, adcReading } from "../emulator/battery.ts";
+import { appModulesNextTo } from "../device/app-modules.ts";
 
 export type EspruinoBootCause = "power-on" | "timer";
 
@@ -129,14 +130,17 @@ export class EspruinoBoard extends EventEmitter {
   /** Write Storage (shim, app, settings, files), then power on. */
   async powerOn(): Promise<void> {
     if (!this.opts.keepStorage) {
-      const code = this.opts.noApp ? null : this.opts.appCode ?? fs.readFileSync(this.opts.app ?? path.join("dist", "espruino", "app.js"), "utf8");
+      const appFile = this.opts.app ?? path.join("dist", "espruino", "app.js");
+      const code = this.opts.noApp ? null : this.opts.appCode ?? fs.readFileSync(appFile, "utf8");
       const flash = path.join(this.dir, "espruino.flash");
       const bytes = code === null ? null : Buffer.from(code, "utf8").toString("latin1");
+      // the Storage modules the app requires on demand, as wisp flash installs them
+      const modules = this.opts.noApp || this.opts.appCode !== undefined ? {} : appModulesNextTo(appFile);
       try {
-        fs.copyFileSync(await flashImage(this.bin, bytes), flash);
+        fs.copyFileSync(await flashImage(this.bin, bytes, modules), flash);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-        fs.copyFileSync(await flashImage(this.bin, bytes), flash); // pruned by another process between the two steps
+        fs.copyFileSync(await flashImage(this.bin, bytes, modules), flash); // pruned by another process between the two steps
       }
       const files: Record<string, string> = {};
       if (this.opts.settings !== null) {
@@ -147,7 +151,7 @@ export class EspruinoBoard extends EventEmitter {
       if (Object.keys(files).length > 0) {
         const it = await this.startProcess(false);
         try {
-          for (const [name, data] of Object.entries(files)) await it.writeFileFromHost(name, data);
+          for (const [name, data] of Object.entries(files)) await it.writeFileFromHost(name, Buffer.from(data, "utf8").toString("latin1"));
         } finally {
           await it.stop();
         }
@@ -325,12 +329,15 @@ export class EspruinoBoard extends EventEmitter {
 }
 
 /**
- * A Storage image holding the shim as `.boot0` and `code` as `.bootcde`, written
+ * A Storage image holding the shim as `.boot0`, `code` as `.bootcde` and the app's
+ * Storage modules (host-tools/device/app-modules.ts), written
  * by the interpreter itself once per (interpreter, shim, app) and then copied:
  * every test board starts from it.
  */
-async function flashImage(bin: string, code: string | null): Promise<string> {
-  const key = crypto.createHash("sha256").update(bin).update("\0").update(SHIM_SOURCE).update("\0").update(code ?? "\u0000none").digest("hex").slice(0, 24);
+async function flashImage(bin: string, code: string | null, modules: Record<string, string>): Promise<string> {
+  const hash = crypto.createHash("sha256").update(bin).update("\0").update(SHIM_SOURCE).update("\0").update(code ?? "\u0000none");
+  for (const [name, data] of Object.entries(modules)) hash.update("\0").update(name).update("\0").update(data);
+  const key = hash.digest("hex").slice(0, 24);
   const cacheDir = path.join(os.tmpdir(), "wisp-espruino-images");
   const file = path.join(cacheDir, `${key}.flash`);
   if (fs.existsSync(file)) {
@@ -347,6 +354,7 @@ async function flashImage(bin: string, code: string | null): Promise<string> {
   try {
     await it.writeFileFromHost(".boot0", SHIM_SOURCE);
     if (code !== null) await it.writeFileFromHost(".bootcde", code);
+    for (const [name, data] of Object.entries(modules)) await it.writeFileFromHost(name, Buffer.from(data, "utf8").toString("latin1"));
     await it.eval("1");
     const tmp = `${file}.${process.pid}.${Date.now()}`;
     fs.copyFileSync(path.join(it.dir, "espruino.flash"), tmp);

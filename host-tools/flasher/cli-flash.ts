@@ -12,6 +12,7 @@ import { espruinoTlsWarning } from "../device/tls-warning.ts";
 import { EspruinoRepl, linkFromSerialPort } from "./espruino.ts";
 import { closePort, FlashError, listPorts, openPort } from "./serial.ts";
 import { flashApp, type FlashEvent } from "./upload.ts";
+import { appModulesNextTo } from "../device/app-modules.ts";
 
 export const FLASH_USAGE = `usage: wisp flash [options]
 
@@ -187,6 +188,7 @@ export async function runFlash(argv: string[], io: CliIo = {}): Promise<number> 
     };
     await flashApp(repl, {
       app,
+      modules: appModulesNextTo(appFile),
       settings,
       expectBoard: board.espruino.board,
       chunkSize: a.chunk,

@@ -25,6 +25,7 @@
 const WRITE_STALL_MS = 15_000;
 export const TMP_APP = ".wisp-app.new";
 export const TMP_SETTINGS = ".wisp-cfg.new";
+export const TMP_MODULE = ".wisp-mod.new";
 export const BOOT_FILE = ".bootcde";
 export const SETTINGS_FILE = "wisp.json";
 export const MIN_VERSION = "2v00";
@@ -58,6 +59,11 @@ export type FlashEvent =
 export interface FlashOptions {
   /** App source (UTF-8). */
   app: string;
+  /**
+   * Storage modules the app requires on demand (Storage name -> source,
+   * host-tools/device/app-modules.ts): each written and verified before the app.
+   */
+  modules?: Record<string, string>;
   /** Storage wisp.json content; undefined leaves the board's settings alone. */
   settings?: object;
   /** process.env.BOARD expected (e.g. "ESP32"); undefined skips the check. */
@@ -185,7 +191,10 @@ export async function installApp(repl: InstallRepl, opts: FlashOptions): Promise
   opts.onEvent?.({ event: "board", version: env.VERSION, board: env.BOARD, free: st.free });
   // temp app + (new .bootcde - old) + temp settings + (new wisp.json - old), with per-file headers
   const sl = settings?.length ?? 0;
-  const need = app.length + Math.max(0, app.length - st.boot) + sl + Math.max(0, sl - st.cfg) + 4 * 64 - st.tmp;
+  const modules = Object.entries(opts.modules ?? {}).map(([name, code]) => ({ name, bytes: utf8Bytes(code) }));
+  // each module: a temporary copy and the file itself (old copies become trash)
+  const ml = modules.reduce((n, m) => n + 2 * m.bytes.length + 2 * 64, 0);
+  const need = ml + app.length + Math.max(0, app.length - st.boot) + sl + Math.max(0, sl - st.cfg) + 4 * 64 - st.tmp;
   // Old copies of rewritten files (every earlier upload leaves some) are trash that
   // getFree() does not count; a compact reclaims them (jsflash.c, jsfCompact), so
   // compact first rather than refuse a board that has the room.
@@ -197,6 +206,8 @@ export async function installApp(repl: InstallRepl, opts: FlashOptions): Promise
     );
 
   try {
+    // modules first: an app that finds them is never booted without them
+    for (const m of modules) await commit(repl, TMP_MODULE, m.name, await writeVerified(repl, TMP_MODULE, m.bytes, { ...opts, corruptChunk: undefined }, false));
     const crc = await writeVerified(repl, TMP_APP, app, opts, true);
     opts.onEvent?.({ event: "verified", file: BOOT_FILE, crc32: crc });
     let cfgCrc = 0;
@@ -217,7 +228,7 @@ export async function installApp(repl: InstallRepl, opts: FlashOptions): Promise
     opts.onEvent?.({ event: "boot", file: BOOT_FILE });
   }
   const seconds = (Date.now() - t0) / 1000;
-  const bytes = app.length + (settings?.length ?? 0);
+  const bytes = app.length + (settings?.length ?? 0) + modules.reduce((n, m) => n + m.bytes.length, 0);
   opts.onEvent?.({ event: "done", bytes, seconds, bytesPerSecond: Math.round(bytes / Math.max(seconds, 1e-3)) });
   return { bytes, seconds };
 }

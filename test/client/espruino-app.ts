@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { Interpreter, jsStringLiteral } from "../../host-tools/espruino/interpreter.ts";
 import { artifactPath } from "../helpers/artifacts.ts";
+import { appModulesNextTo } from "../../host-tools/device/app-modules.ts";
 
 /** Wifi as the ESP32 port shows it to a program that is already joined (getStatus has the RSSI). */
 const WIFI_SHIM =
@@ -35,6 +36,8 @@ export async function flashEspruino(artifact: "app" | "client", settings: Record
     // Through the working directory (Interpreter.writeFileFromHost), not pasted through the REPL: fast, and CRC-checked.
     if (settings) await it.writeFileFromHost("wisp.json", JSON.stringify(settings));
     await it.writeFileFromHost(`${artifact}.js`, fs.readFileSync(artifactPath("espruino", artifact), "latin1"));
+    // the Storage modules app.js requires on demand (the WebSocket transport), as wisp flash installs them
+    if (artifact === "app") for (const [name, code] of Object.entries(appModulesNextTo(artifactPath("espruino", "app")))) await it.writeFileFromHost(name, Buffer.from(code, "utf8").toString("latin1"));
   } finally {
     await it.stop();
   }

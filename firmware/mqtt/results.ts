@@ -34,10 +34,9 @@ export const ERR_BROKER_FAULTS = -60; // the broker broke the protocol on severa
 export const ERR_UNKNOWN_ID = -61; // an acknowledgement for a packet id not in flight (reported, ignored)
 
 /**
- * Names for codes -30, -31, ...: one string literal, so on Espruino the text stays in
+ * Names for codes -30, -31, ... (in clientErrorName): one string literal in a function body, so on Espruino the text stays in
  * flash with the code instead of an array of strings held in RAM from boot.
  */
-const NAMES = "in-flight full|not connected|subscription table full|no free packet identifier||||||||unacceptable protocol version|identifier rejected|server unavailable|bad user name or password|not authorized|||||no answer to PINGREQ: link dead|no CONNACK in time|session taken over by another client with the same client id|too many incoming QoS 2 messages awaiting PUBREL|saved session unreadable|unexpected packet from broker|offline queue full: oldest message dropped|connection closed|cannot open connection|write to the connection failed|broker keeps breaking the protocol|acknowledgement for an unknown packet id";
 
 /** True for the CONNACK refusals retrying soon cannot fix (1, 2, 4, 5: not 3, server unavailable). */
 export function isRefusal(code: number): boolean {
@@ -74,7 +73,8 @@ export function connackError(rc: number): number {
 export function clientErrorName(code: number): string {
   const i = -30 - code;
   if (i >= 0) {
-    const names = NAMES.split("|");
+    // the text lives in the function body (in flash on a board) and is a RAM string only while naming a code
+    const names = "in-flight full|not connected|subscription table full|no free packet identifier||||||||unacceptable protocol version|identifier rejected|server unavailable|bad user name or password|not authorized|||||no answer to PINGREQ: link dead|no CONNACK in time|session taken over by another client with the same client id|too many incoming QoS 2 messages awaiting PUBREL|saved session unreadable|unexpected packet from broker|offline queue full: oldest message dropped|connection closed|cannot open connection|write to the connection failed|broker keeps breaking the protocol|acknowledgement for an unknown packet id".split("|");
     if (i < names.length && names[i] !== "") return names[i];
   }
   return errorName(code);

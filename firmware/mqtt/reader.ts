@@ -20,7 +20,7 @@ import {
   NEED_MORE,
   PACKET_READY,
 } from "./errors";
-import { CONNACK, CONNECT, Packet, PINGREQ, PROTOCOL, PUBLISH, SUBACK, SUBSCRIBE, typeFlags, UNSUBSCRIBE } from "./packet";
+import { CONNACK, CONNECT, Packet, PINGREQ, PROTOCOL, PUBLISH, PUBREL, SUBACK, SUBSCRIBE, typeFlags, UNSUBACK, UNSUBSCRIBE } from "./packet";
 import { get16 } from "./u16";
 import { checkStr, KIND_BINARY, KIND_FILTER, KIND_STRING, KIND_TOPIC } from "./topic";
 
@@ -178,6 +178,9 @@ export class PacketReader {
   /** The last text field of the current packet as a string, and its offset (-1: none). */
   private fStr = "";
   private fOff = -1;
+  /** The chunk the current packet came whole in, and where its body starts there (-1: none). */
+  private src = "";
+  private srcOff = -1;
 
   constructor(capacity: number) {
     this.rx = bytesNew(capacity);
@@ -189,6 +192,8 @@ export class PacketReader {
   reset(): void {
     this.st = 0;
     this.status = NEED_MORE;
+    this.src = "";
+    this.srcOff = -1;
   }
 
   /**
@@ -198,20 +203,31 @@ export class PacketReader {
    */
   feed(s: string, pos: number): number {
     const n = strLen(s);
-    // The usual packet, whole in this chunk with a one-byte remaining length and
-    // fitting rx, in a few statements (each costs tens of microseconds on Espruino).
+    // The usual packet: whole in this chunk, fitting rx, with a 1- or 2-byte remaining
+    // length. Framed in a few statements (on Espruino every executed token costs), and
+    // its text fields are later cut from the chunk itself (cheaper than from rx).
     if (this.st === 0 && pos + 1 < n) {
-      const c = strByte(s, pos + 1);
-      if (c < 128 && pos + 2 + c <= n && c <= this.cap) {
+      let c = strByte(s, pos + 1);
+      let h = pos + 2;
+      if (c > 127 && h < n) {
+        const d = strByte(s, h);
+        c = (c & 127) | shl(d, 7);
+        // a longer (or non-minimal) length takes the byte-by-byte path below
+        h = d > 0 && d < 128 ? h + 1 : n + 1;
+      }
+      if (h + c <= n && c <= this.cap) {
         this.hb = strByte(s, pos);
         this.rem = c;
-        this.nb = 1;
-        this.got = c;
-        if (c > 0) strCopy(s, pos + 2, c, this.rx, 0);
+        this.nb = h - pos - 1;
+        if (c > 0) strCopy(s, h, c, this.rx, 0);
+        this.src = s;
+        this.srcOff = h;
         this.status = this.done();
-        return pos + 2 + c;
+        return h + c;
       }
     }
+    this.src = "";
+    this.srcOff = -1;
     // the framing state in locals: fewer property lookups per byte on Espruino
     let st = this.st;
     let rem = this.rem;
@@ -266,20 +282,56 @@ export class PacketReader {
     const t = shr(hb, 4);
     const f = hb & 15;
     const rem = this.rem;
+    const rx = this.rx;
     p.type = t;
     p.flags = f;
     p.length = 1 + this.nb + rem;
     p.id = 0;
-    p.qos = 0;
-    p.retain = false;
-    p.dup = false;
     p.topicLen = -1;
     p.payloadLen = -1;
     p.count = 0;
-    SO = -1;
     this.fOff = -1;
+    if (t === PUBLISH && rem <= this.cap) {
+      // PUBLISH, checked in place: the topic once as a string (kept for str()), no helper calls
+      const q = shr(f, 1) & 3;
+      p.qos = q;
+      p.retain = (f & 1) !== 0;
+      p.dup = f > 7;
+      if (q === 3) return ERR_QOS;
+      if (f > 7 && q === 0) return ERR_HEADER_FLAGS;
+      const tl = rem < 2 ? rem : shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
+      if (tl + 2 > rem) return ERR_TRUNCATED;
+      const ts = this.srcOff < 0 ? bytesToStr(rx, 2, tl) : this.src.substring(this.srcOff + 2, this.srcOff + 2 + tl);
+      this.fStr = ts;
+      this.fOff = 2;
+      p.topicOff = 2;
+      p.topicLen = tl;
+      const e = tl > 0 && strPlain(ts) ? 0 : checkStr(ts, 0, tl, KIND_TOPIC);
+      if (e !== 0) return e;
+      const po = q > 0 ? tl + 4 : tl + 2;
+      if (po > rem) return ERR_TRUNCATED;
+      if (q > 0) {
+        p.id = shl(byteAt(rx, tl + 2), 8) | byteAt(rx, tl + 3);
+        if (p.id === 0) return ERR_PACKET_ID;
+      }
+      p.payloadOff = po;
+      p.payloadLen = rem - po;
+      return PACKET_READY;
+    }
+    p.qos = 0;
+    p.retain = false;
+    p.dup = false;
+    if (rem === 2 && rem <= this.cap && ((t > 3 && t < 8) || t === UNSUBACK)) {
+      // PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet id and nothing else
+      if (f !== (t === PUBREL ? 2 : 0)) return ERR_HEADER_FLAGS;
+      p.id = shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
+      p.listOff = 2;
+      return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+    }
+    SO = -1;
     let e = 0;
     if (t === PUBLISH) {
+      // (only a PUBLISH larger than rx comes here)
       p.qos = shr(f, 1) & 3;
       p.retain = (f & 1) !== 0;
       p.dup = (f & 8) !== 0;
@@ -342,6 +394,9 @@ export class PacketReader {
   str(off: number, len: number): string {
     // (never compare buffers with ===: Espruino 2v29 compares their contents)
     if (off === this.fOff && len === strLen(this.fStr)) return this.fStr;
-    return len > 0 ? bytesToStr(this.rx, off, len) : "";
+    if (len <= 0) return "";
+    // cut from the chunk when the packet came whole in one (cheaper than from rx on Espruino)
+    if (this.srcOff >= 0 && off >= 0 && off + len <= this.rem) return this.src.substring(this.srcOff + off, this.srcOff + off + len);
+    return bytesToStr(this.rx, off, len);
   }
 }

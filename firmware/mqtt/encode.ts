@@ -107,7 +107,8 @@ export function encodeConnack(b: Bytes, sessionPresent: boolean, code: number): 
 /**
  * PUBLISH. `id` is ignored for QoS 0; DUP is only allowed with QoS 1 and 2.
  * Written in place, without the helpers the other encoders share: it runs for every
- * message, and on Espruino each call and each executed token costs.
+ * message, and on Espruino each call and each executed token costs (and a function's
+ * whole text is lexed at every call, so rare cases live in functions of their own).
  */
 export function encodePublish(
   b: Bytes,
@@ -136,15 +137,7 @@ export function encodePublish(
   const hd = 0x30 | (dup ? 8 : 0) | shl(qos, 1) | (retain ? 1 : 0);
   // the fixed header: 2 bytes for up to 127 bytes to follow, 3 up to 16383
   const h = rem < 128 ? 2 : rem < 16384 ? 3 : 0;
-  if (h === 0) {
-    E = 0;
-    let o = start(b, hd, rem);
-    if (o < 0) return o;
-    o = putStr(b, o, topic);
-    if (qos > 0) o = put16(b, o, id);
-    strToBytes(payload, b, o);
-    return o + pl;
-  }
+  if (h === 0) return encodeLargePublish(b, hd, topic, payload, qos, id, rem);
   if (h + rem > bytesLen(b)) return ERR_BUFFER_TOO_SMALL;
   byteSet(b, 0, hd);
   if (h === 2) byteSet(b, 1, rem);
@@ -161,6 +154,17 @@ export function encodePublish(
   }
   strToBytes(payload, b, h + po);
   return h + rem;
+}
+
+/** A PUBLISH of 16384 bytes or more to follow the fixed header (apart: see encodePublish). */
+function encodeLargePublish(b: Bytes, hd: number, topic: string, payload: string, qos: number, id: number, rem: number): number {
+  E = 0;
+  let o = start(b, hd, rem);
+  if (o < 0) return o;
+  o = putStr(b, o, topic);
+  if (qos > 0) o = put16(b, o, id);
+  strToBytes(payload, b, o);
+  return o + strLen(payload);
 }
 
 /** PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK carrying packet identifier `id`. */

@@ -129,16 +129,8 @@ function parseBody(p: Packet, t: number): number {
     p.sessionPresent = a === 1;
     p.returnCode = c;
     if (a > 1 || c > 5 || (a === 1 && c !== 0)) fail(ERR_CONNACK);
-  } else if (t === PUBLISH) {
-    p.topicOff = field(KIND_TOPIC);
-    p.topicLen = L;
-    if (p.qos > 0) p.id = id16();
-    if (E === 0) {
-      p.payloadOff = P;
-      p.payloadLen = R - P;
-      P = R;
-    }
   } else if (t < PINGREQ) {
+    // (a PUBLISH never comes here: PacketReader.publish decodes it)
     p.id = id16();
     p.listOff = P;
     if (t === SUBSCRIBE || t === UNSUBSCRIBE) {
@@ -226,6 +218,15 @@ export class PacketReader {
         return h + c;
       }
     }
+    return this.feedBytes(s, pos, n);
+  }
+
+  /**
+   * feed() for a packet split across chunks, or with a longer remaining length: the
+   * fixed header byte by byte, the body copied in slices. A method of its own because
+   * Espruino lexes a function's whole text at every call, the part it skips included.
+   */
+  private feedBytes(s: string, pos: number, n: number): number {
     this.src = "";
     this.srcOff = -1;
     // the framing state in locals: fewer property lookups per byte on Espruino
@@ -275,49 +276,56 @@ export class PacketReader {
     return st === 3 ? n : pos;
   }
 
-  /** A whole packet has arrived: check it and fill `packet`. */
+  /**
+   * A whole packet has arrived: check it and fill `packet`. Each kind of packet has a
+   * method of its own: Espruino lexes the whole text of every function it calls, so
+   * the usual packet must not pay for skipping the code of the others.
+   */
   private done(): number {
     const p = this.packet;
     const hb = this.hb;
-    const t = shr(hb, 4);
-    const f = hb & 15;
     const rem = this.rem;
-    const rx = this.rx;
-    p.type = t;
-    p.flags = f;
+    p.type = shr(hb, 4);
+    p.flags = hb & 15;
     p.length = 1 + this.nb + rem;
     p.id = 0;
     p.topicLen = -1;
     p.payloadLen = -1;
     p.count = 0;
     this.fOff = -1;
-    if (t === PUBLISH && rem <= this.cap) {
-      // PUBLISH, checked in place: the topic once as a string (kept for str()), no helper calls
-      const q = shr(f, 1) & 3;
-      p.qos = q;
-      p.retain = (f & 1) !== 0;
-      p.dup = f > 7;
-      if (q === 3) return ERR_QOS;
-      if (f > 7 && q === 0) return ERR_HEADER_FLAGS;
-      const tl = rem < 2 ? rem : shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
-      if (tl + 2 > rem) return ERR_TRUNCATED;
-      const ts = this.srcOff < 0 ? bytesToStr(rx, 2, tl) : this.src.substring(this.srcOff + 2, this.srcOff + 2 + tl);
-      this.fStr = ts;
-      this.fOff = 2;
-      p.topicOff = 2;
-      p.topicLen = tl;
-      const e = tl > 0 && strPlain(ts) ? 0 : checkStr(ts, 0, tl, KIND_TOPIC);
-      if (e !== 0) return e;
-      const po = q > 0 ? tl + 4 : tl + 2;
-      if (po > rem) return ERR_TRUNCATED;
-      if (q > 0) {
-        p.id = shl(byteAt(rx, tl + 2), 8) | byteAt(rx, tl + 3);
-        if (p.id === 0) return ERR_PACKET_ID;
-      }
-      p.payloadOff = po;
-      p.payloadLen = rem - po;
-      return PACKET_READY;
-    }
+    return hb < 64 && hb > 47 && rem <= this.cap ? this.publish(p, hb & 15, rem) : this.other(p, shr(hb, 4), hb & 15, rem);
+  }
+
+  /** A PUBLISH that fits rx, checked in place: the topic once as a string (kept for str()). */
+  private publish(p: Packet, f: number, rem: number): number {
+    const rx = this.rx;
+    const q = shr(f, 1) & 3;
+    p.qos = q;
+    p.retain = (f & 1) !== 0;
+    p.dup = f > 7;
+    if (q === 3) return ERR_QOS;
+    if (f > 7 && q === 0) return ERR_HEADER_FLAGS;
+    const tl = rem < 2 ? rem : shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
+    if (tl + 2 > rem) return ERR_TRUNCATED;
+    const ts = this.srcOff < 0 ? bytesToStr(rx, 2, tl) : this.src.substring(this.srcOff + 2, this.srcOff + 2 + tl);
+    this.fStr = ts;
+    this.fOff = 2;
+    p.topicOff = 2;
+    p.topicLen = tl;
+    const e = tl > 0 && strPlain(ts) ? 0 : checkStr(ts, 0, tl, KIND_TOPIC);
+    if (e !== 0) return e;
+    const po = q > 0 ? tl + 4 : tl + 2;
+    if (po > rem) return ERR_TRUNCATED;
+    p.payloadOff = po;
+    p.payloadLen = rem - po;
+    if (q === 0) return PACKET_READY;
+    p.id = shl(byteAt(rx, tl + 2), 8) | byteAt(rx, tl + 3);
+    return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+  }
+
+  /** Every other packet, and a PUBLISH larger than rx. */
+  private other(p: Packet, t: number, f: number, rem: number): number {
+    const rx = this.rx;
     p.qos = 0;
     p.retain = false;
     p.dup = false;

@@ -208,13 +208,11 @@ export class PacketReader {
         h = d > 0 && d < 128 ? h + 1 : n + 1;
       }
       if (h + c <= n && c <= this.cap) {
-        this.hb = strByte(s, pos);
-        this.rem = c;
-        this.nb = h - pos - 1;
         if (c > 0) strCopy(s, h, c, this.rx, 0);
+        this.rem = c;
         this.src = s;
         this.srcOff = h;
-        this.status = this.done();
+        this.status = this.done(strByte(s, pos), h - pos - 1, c);
         return h + c;
       }
     }
@@ -272,22 +270,21 @@ export class PacketReader {
     this.got = got;
     this.nb = nb;
     this.st = st === 4 ? 0 : st;
-    this.status = st === 3 ? ERR_REMAINING_LENGTH : st === 4 ? this.done() : NEED_MORE;
+    this.status = st === 3 ? ERR_REMAINING_LENGTH : st === 4 ? this.done(this.hb, nb, rem) : NEED_MORE;
     return st === 3 ? n : pos;
   }
 
   /**
-   * A whole packet has arrived: check it and fill `packet`. Each kind of packet has a
+   * A whole packet has arrived (fixed header byte hb, nb length bytes, rem body bytes
+   * in rx): check it and fill `packet`. Each kind of packet has a
    * method of its own: Espruino lexes the whole text of every function it calls, so
    * the usual packet must not pay for skipping the code of the others.
    */
-  private done(): number {
+  private done(hb: number, nb: number, rem: number): number {
     const p = this.packet;
-    const hb = this.hb;
-    const rem = this.rem;
     p.type = shr(hb, 4);
     p.flags = hb & 15;
-    p.length = 1 + this.nb + rem;
+    p.length = 1 + nb + rem;
     p.id = 0;
     p.topicLen = -1;
     p.payloadLen = -1;
@@ -325,17 +322,22 @@ export class PacketReader {
 
   /** Every other packet, and a PUBLISH larger than rx. */
   private other(p: Packet, t: number, f: number, rem: number): number {
-    const rx = this.rx;
     p.qos = 0;
     p.retain = false;
     p.dup = false;
-    if (rem === 2 && rem <= this.cap && ((t > 3 && t < 8) || t === UNSUBACK)) {
-      // PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet id and nothing else
-      if (f !== (t === PUBREL ? 2 : 0)) return ERR_HEADER_FLAGS;
-      p.id = shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
-      p.listOff = 2;
-      return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
-    }
+    return rem === 2 && rem <= this.cap && ((t > 3 && t < 8) || t === UNSUBACK) ? this.ack(p, t, f) : this.parse(p, t, f, rem);
+  }
+
+  /** PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet id and nothing else. */
+  private ack(p: Packet, t: number, f: number): number {
+    if (f !== (t === PUBREL ? 2 : 0)) return ERR_HEADER_FLAGS;
+    p.id = shl(byteAt(this.rx, 0), 8) | byteAt(this.rx, 1);
+    p.listOff = 2;
+    return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+  }
+
+  /** The fixed-header checks, then parseBody. */
+  private parse(p: Packet, t: number, f: number, rem: number): number {
     SO = -1;
     let e = 0;
     if (t === PUBLISH) {

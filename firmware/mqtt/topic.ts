@@ -37,6 +37,11 @@ export function checkStr(src: string | Bytes, off: number, len: number, kind: nu
     if (strPlain(src)) return 0;
     if (kind === KIND_FILTER && strAscii(src)) return checkWildcards(src, len);
   }
+  return checkBytes(src, off, len, kind);
+}
+
+/** checkStr byte by byte (apart: Espruino lexes a called function's whole text). */
+function checkBytes(src: string | Bytes, off: number, len: number, kind: number): number {
   const end = off + len;
   let i = off;
   while (i < end) {

@@ -91,38 +91,43 @@ function field(kind: number): number {
   return o;
 }
 
+/** The body of a CONNECT (apart: Espruino lexes a called function's whole text). */
+function parseConnect(p: Packet): void {
+  p.clientIdLen = -1;
+  p.usernameLen = -1;
+  p.passwordLen = -1;
+  if (u16() !== 4) fail(ERR_PROTOCOL);
+  for (let i = 0; i < 4; i++) if (u8() !== strByte(PROTOCOL, i)) fail(ERR_PROTOCOL);
+  if (u8() !== 4) fail(ERR_PROTOCOL);
+  const f = u8();
+  p.qos = shr(f, 3) & 3;
+  p.retain = (f & 32) !== 0;
+  p.cleanSession = (f & 2) !== 0;
+  if ((f & 1) !== 0 || ((f & 4) === 0 && (f & 56) !== 0) || ((f & 192) === 64)) fail(ERR_CONNECT_FLAGS);
+  if (p.qos === 3) fail(ERR_QOS);
+  p.keepAlive = u16();
+  p.clientIdOff = field(KIND_STRING);
+  p.clientIdLen = L;
+  if ((f & 4) !== 0) {
+    p.topicOff = field(KIND_TOPIC);
+    p.topicLen = L;
+    p.payloadOff = field(KIND_BINARY);
+    p.payloadLen = L;
+  }
+  if ((f & 128) !== 0) {
+    p.usernameOff = field(KIND_STRING);
+    p.usernameLen = L;
+  }
+  if ((f & 64) !== 0) {
+    p.passwordOff = field(KIND_BINARY);
+    p.passwordLen = L;
+  }
+}
+
 /** Parse the body of packet type t (header already checked) into p; returns E. */
 function parseBody(p: Packet, t: number): number {
   if (t === CONNECT) {
-    p.clientIdLen = -1;
-    p.usernameLen = -1;
-    p.passwordLen = -1;
-    if (u16() !== 4) fail(ERR_PROTOCOL);
-    for (let i = 0; i < 4; i++) if (u8() !== strByte(PROTOCOL, i)) fail(ERR_PROTOCOL);
-    if (u8() !== 4) fail(ERR_PROTOCOL);
-    const f = u8();
-    p.qos = shr(f, 3) & 3;
-    p.retain = (f & 32) !== 0;
-    p.cleanSession = (f & 2) !== 0;
-    if ((f & 1) !== 0 || ((f & 4) === 0 && (f & 56) !== 0) || ((f & 192) === 64)) fail(ERR_CONNECT_FLAGS);
-    if (p.qos === 3) fail(ERR_QOS);
-    p.keepAlive = u16();
-    p.clientIdOff = field(KIND_STRING);
-    p.clientIdLen = L;
-    if ((f & 4) !== 0) {
-      p.topicOff = field(KIND_TOPIC);
-      p.topicLen = L;
-      p.payloadOff = field(KIND_BINARY);
-      p.payloadLen = L;
-    }
-    if ((f & 128) !== 0) {
-      p.usernameOff = field(KIND_STRING);
-      p.usernameLen = L;
-    }
-    if ((f & 64) !== 0) {
-      p.passwordOff = field(KIND_BINARY);
-      p.passwordLen = L;
-    }
+    parseConnect(p);
   } else if (t === CONNACK) {
     const a = u8();
     const c = u8();

@@ -217,7 +217,8 @@ export class PacketReader {
         this.rem = c;
         this.src = s;
         this.srcOff = h;
-        this.status = this.done(strByte(s, pos), h - pos - 1, c);
+        const hb = strByte(s, pos);
+        this.status = hb > 47 && hb < 64 ? this.publish(hb, h - pos - 1, c) : this.done(hb, h - pos - 1, c);
         return h + c;
       }
     }
@@ -286,6 +287,7 @@ export class PacketReader {
    * the usual packet must not pay for skipping the code of the others.
    */
   private done(hb: number, nb: number, rem: number): number {
+    if (hb > 47 && hb < 64 && rem <= this.cap) return this.publish(hb, nb, rem);
     const p = this.packet;
     p.type = shr(hb, 4);
     p.flags = hb & 15;
@@ -295,34 +297,43 @@ export class PacketReader {
     p.payloadLen = -1;
     p.count = 0;
     this.fOff = -1;
-    return hb < 64 && hb > 47 && rem <= this.cap ? this.publish(p, hb & 15, rem) : this.other(p, shr(hb, 4), hb & 15, rem);
+    return this.other(p, shr(hb, 4), hb & 15, rem);
   }
 
-  /** A PUBLISH that fits rx, checked in place: the topic once as a string (kept for str()). */
-  private publish(p: Packet, f: number, rem: number): number {
+  /**
+   * A PUBLISH that fits rx (fixed header byte hb, nb length bytes, rem body bytes),
+   * checked in place: every field set before the first check, no helper calls, the
+   * topic made once as a string (kept for str()). On Espruino a call costs about a
+   * microsecond per character of the function's text, so this one stays short.
+   */
+  private publish(hb: number, nb: number, rem: number): number {
+    const p = this.packet;
     const rx = this.rx;
+    const f = hb & 15;
     const q = shr(f, 1) & 3;
+    const tl = rem < 2 ? rem : shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
+    const po = q > 0 ? tl + 4 : tl + 2;
+    p.type = PUBLISH;
+    p.flags = f;
+    p.length = 1 + nb + rem;
+    p.count = 0;
     p.qos = q;
     p.retain = (f & 1) !== 0;
     p.dup = f > 7;
+    p.id = q > 0 && po <= rem ? shl(byteAt(rx, tl + 2), 8) | byteAt(rx, tl + 3) : 0;
+    p.topicOff = 2;
+    p.topicLen = tl + 2 > rem ? -1 : tl;
+    p.payloadOff = po;
+    p.payloadLen = po > rem ? -1 : rem - po;
+    this.fOff = -1;
     if (q === 3) return ERR_QOS;
     if (f > 7 && q === 0) return ERR_HEADER_FLAGS;
-    const tl = rem < 2 ? rem : shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
     if (tl + 2 > rem) return ERR_TRUNCATED;
     const ts = this.srcOff < 0 ? bytesToStr(rx, 2, tl) : this.src.substring(this.srcOff + 2, this.srcOff + 2 + tl);
     this.fStr = ts;
     this.fOff = 2;
-    p.topicOff = 2;
-    p.topicLen = tl;
     const e = tl > 0 && strPlain(ts) ? 0 : checkStr(ts, 0, tl, KIND_TOPIC);
-    if (e !== 0) return e;
-    const po = q > 0 ? tl + 4 : tl + 2;
-    if (po > rem) return ERR_TRUNCATED;
-    p.payloadOff = po;
-    p.payloadLen = rem - po;
-    if (q === 0) return PACKET_READY;
-    p.id = shl(byteAt(rx, tl + 2), 8) | byteAt(rx, tl + 3);
-    return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+    return e !== 0 ? e : po > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
   }
 
   /** Every other packet, and a PUBLISH larger than rx. */
@@ -409,9 +420,8 @@ export class PacketReader {
   str(off: number, len: number): string {
     // (never compare buffers with ===: Espruino 2v29 compares their contents)
     if (off === this.fOff && len === strLen(this.fStr)) return this.fStr;
-    if (len <= 0) return "";
     // cut from the chunk when the packet came whole in one (cheaper than from rx on Espruino)
-    if (this.srcOff >= 0 && off >= 0 && off + len <= this.rem) return this.src.substring(this.srcOff + off, this.srcOff + off + len);
-    return bytesToStr(this.rx, off, len);
+    const o = this.srcOff;
+    return len < 1 ? "" : o < 0 || off + len > this.rem ? bytesToStr(this.rx, off, len) : this.src.substring(o + off, o + off + len);
   }
 }

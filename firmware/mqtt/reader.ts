@@ -297,7 +297,11 @@ export class PacketReader {
     p.payloadLen = -1;
     p.count = 0;
     this.fOff = -1;
-    return this.other(p, shr(hb, 4), hb & 15, rem);
+    p.qos = 0;
+    p.retain = false;
+    p.dup = false;
+    const t = shr(hb, 4);
+    return rem === 2 && rem <= this.cap && ((t > 3 && t < 8) || t === UNSUBACK) ? this.ack(p, t, hb & 15) : this.parse(p, t, hb & 15, rem);
   }
 
   /**
@@ -336,14 +340,6 @@ export class PacketReader {
     return e !== 0 ? e : po > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
   }
 
-  /** Every other packet, and a PUBLISH larger than rx. */
-  private other(p: Packet, t: number, f: number, rem: number): number {
-    p.qos = 0;
-    p.retain = false;
-    p.dup = false;
-    return rem === 2 && rem <= this.cap && ((t > 3 && t < 8) || t === UNSUBACK) ? this.ack(p, t, f) : this.parse(p, t, f, rem);
-  }
-
   /** PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet id and nothing else. */
   private ack(p: Packet, t: number, f: number): number {
     if (f !== (t === PUBREL ? 2 : 0)) return ERR_HEADER_FLAGS;
@@ -352,7 +348,7 @@ export class PacketReader {
     return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
   }
 
-  /** The fixed-header checks, then parseBody. */
+  /** Every other packet, and a PUBLISH larger than rx: the fixed-header checks, then parseBody. */
   private parse(p: Packet, t: number, f: number, rem: number): number {
     SO = -1;
     let e = 0;

@@ -345,6 +345,7 @@ async function flashImage(bin: string, code: string | null): Promise<string> {
   fs.mkdirSync(cacheDir, { recursive: true });
   const it = await Interpreter.start({ bin });
   try {
+    await it.useControlSocket(); // this interpreter's RAM is never measured: take the race-free path
     await it.writeFileFromHost(".boot0", SHIM_SOURCE);
     if (code !== null) await it.writeFileFromHost(".bootcde", code);
     await it.eval("1");

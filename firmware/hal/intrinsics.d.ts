@@ -44,6 +44,13 @@ declare function bytesToStr(b: Bytes, off: number, len: number): string;
  * One native call on both backends (a regular expression on Espruino, a pattern on Lua).
  */
 declare function strPlain(s: string): boolean;
+/**
+ * Whether every byte of byte string `s` is 0x01..0x7F: ASCII without NUL, so valid
+ * UTF-8 without U+0000. One native call on both backends.
+ */
+declare function strAscii(s: string): boolean;
+/** 0-based index of the first occurrence of `sub` in `s` at or after `from`, or -1. One native call. */
+declare function strFind(s: string, sub: string, from: number): number;
 /** Logical right shift of a non-negative 31-bit integer. */
 declare function shr(x: number, n: number): number;
 /** Left shift; the result must stay within 31 bits. */

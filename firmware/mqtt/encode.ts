@@ -104,7 +104,12 @@ export function encodeConnack(b: Bytes, sessionPresent: boolean, code: number): 
   return 4;
 }
 
-/** PUBLISH. `id` is ignored for QoS 0; DUP is only allowed with QoS 1 and 2. */
+/**
+ * PUBLISH. `id` is ignored for QoS 0; DUP is only allowed with QoS 1 and 2.
+ * Written in place, without the helpers the other encoders share: it runs for every
+ * message, and on Espruino each call and each executed token costs (and a function's
+ * whole text is lexed at every call, so rare cases live in functions of their own).
+ */
 export function encodePublish(
   b: Bytes,
   topic: string,
@@ -114,25 +119,64 @@ export function encodePublish(
   dup: boolean,
   id: number,
 ): number {
-  E = 0;
-  if (qos < 0 || qos > 2) fail(ERR_QOS);
-  else if (qos > 0 && badId(id)) fail(ERR_PACKET_ID);
-  else if (qos === 0 && dup) fail(ERR_HEADER_FLAGS);
+  const tl = strLen(topic);
   const pl = strLen(payload);
-  let o = start(b, 0x30 | (dup ? 8 : 0) | shl(qos & 3, 1) | (retain ? 1 : 0), sz(topic, KIND_TOPIC) + (qos > 0 ? 2 : 0) + pl);
+  const e =
+    qos < 0 || qos > 2
+      ? ERR_QOS
+      : qos > 0 && (id < 1 || id > 65535)
+        ? ERR_PACKET_ID
+        : qos === 0 && dup
+          ? ERR_HEADER_FLAGS
+          : tl > 0 && tl < 65536 && strPlain(topic)
+            ? 0
+            : checkStr(topic, 0, tl, KIND_TOPIC);
+  if (e !== 0) return e;
+  const po = qos > 0 ? tl + 4 : tl + 2;
+  const rem = po + pl;
+  const hd = 0x30 | (dup ? 8 : 0) | shl(qos, 1) | (retain ? 1 : 0);
+  // the fixed header: 2 bytes for up to 127 bytes to follow, 3 up to 16383
+  const h = rem < 128 ? 2 : rem < 16384 ? 3 : 0;
+  if (h === 0) return encodeLargePublish(b, hd, topic, payload, qos, id, rem);
+  if (h + rem > bytesLen(b)) return ERR_BUFFER_TOO_SMALL;
+  byteSet(b, 0, hd);
+  if (h === 2) byteSet(b, 1, rem);
+  else {
+    byteSet(b, 1, (rem & 127) | 128);
+    byteSet(b, 2, shr(rem, 7));
+  }
+  byteSet(b, h, shr(tl, 8));
+  byteSet(b, h + 1, tl & 255);
+  strToBytes(topic, b, h + 2);
+  if (qos > 0) {
+    byteSet(b, h + po - 2, shr(id, 8));
+    byteSet(b, h + po - 1, id & 255);
+  }
+  strToBytes(payload, b, h + po);
+  return h + rem;
+}
+
+/** A PUBLISH of 16384 bytes or more to follow the fixed header (apart: see encodePublish). */
+function encodeLargePublish(b: Bytes, hd: number, topic: string, payload: string, qos: number, id: number, rem: number): number {
+  E = 0;
+  let o = start(b, hd, rem);
   if (o < 0) return o;
   o = putStr(b, o, topic);
   if (qos > 0) o = put16(b, o, id);
   strToBytes(payload, b, o);
-  return o + pl;
+  return o + strLen(payload);
 }
 
 /** PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK carrying packet identifier `id`. */
 export function encodeAck(b: Bytes, type: number, id: number): number {
-  E = type < 4 || (type > 7 && type !== 11) ? ERR_PACKET_TYPE : badId(id) ? ERR_PACKET_ID : 0;
-  const o = start(b, shl(type, 4) | typeFlags(type), 2);
-  if (o < 0) return o;
-  return put16(b, o, id);
+  if (type < 4 || (type > 7 && type !== 11)) return ERR_PACKET_TYPE;
+  if (id < 1 || id > 65535) return ERR_PACKET_ID;
+  if (bytesLen(b) < 4) return ERR_BUFFER_TOO_SMALL;
+  byteSet(b, 0, shl(type, 4) | (type === 6 ? 2 : 0));
+  byteSet(b, 1, 2);
+  byteSet(b, 2, shr(id, 8));
+  byteSet(b, 3, id & 255);
+  return 4;
 }
 
 /** PINGREQ, PINGRESP or DISCONNECT. */

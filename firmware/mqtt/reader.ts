@@ -20,7 +20,7 @@ import {
   NEED_MORE,
   PACKET_READY,
 } from "./errors";
-import { CONNACK, CONNECT, Packet, PINGREQ, PROTOCOL, PUBLISH, SUBACK, SUBSCRIBE, typeFlags, UNSUBSCRIBE } from "./packet";
+import { CONNACK, CONNECT, Packet, PINGREQ, PROTOCOL, PUBLISH, PUBREL, SUBACK, SUBSCRIBE, typeFlags, UNSUBACK, UNSUBSCRIBE } from "./packet";
 import { get16 } from "./u16";
 import { checkStr, KIND_BINARY, KIND_FILTER, KIND_STRING, KIND_TOPIC } from "./topic";
 
@@ -91,54 +91,51 @@ function field(kind: number): number {
   return o;
 }
 
+/** The body of a CONNECT (apart: Espruino lexes a called function's whole text). */
+function parseConnect(p: Packet): void {
+  p.clientIdLen = -1;
+  p.usernameLen = -1;
+  p.passwordLen = -1;
+  if (u16() !== 4) fail(ERR_PROTOCOL);
+  for (let i = 0; i < 4; i++) if (u8() !== strByte(PROTOCOL, i)) fail(ERR_PROTOCOL);
+  if (u8() !== 4) fail(ERR_PROTOCOL);
+  const f = u8();
+  p.qos = shr(f, 3) & 3;
+  p.retain = (f & 32) !== 0;
+  p.cleanSession = (f & 2) !== 0;
+  if ((f & 1) !== 0 || ((f & 4) === 0 && (f & 56) !== 0) || ((f & 192) === 64)) fail(ERR_CONNECT_FLAGS);
+  if (p.qos === 3) fail(ERR_QOS);
+  p.keepAlive = u16();
+  p.clientIdOff = field(KIND_STRING);
+  p.clientIdLen = L;
+  if ((f & 4) !== 0) {
+    p.topicOff = field(KIND_TOPIC);
+    p.topicLen = L;
+    p.payloadOff = field(KIND_BINARY);
+    p.payloadLen = L;
+  }
+  if ((f & 128) !== 0) {
+    p.usernameOff = field(KIND_STRING);
+    p.usernameLen = L;
+  }
+  if ((f & 64) !== 0) {
+    p.passwordOff = field(KIND_BINARY);
+    p.passwordLen = L;
+  }
+}
+
 /** Parse the body of packet type t (header already checked) into p; returns E. */
 function parseBody(p: Packet, t: number): number {
   if (t === CONNECT) {
-    p.clientIdLen = -1;
-    p.usernameLen = -1;
-    p.passwordLen = -1;
-    if (u16() !== 4) fail(ERR_PROTOCOL);
-    for (let i = 0; i < 4; i++) if (u8() !== strByte(PROTOCOL, i)) fail(ERR_PROTOCOL);
-    if (u8() !== 4) fail(ERR_PROTOCOL);
-    const f = u8();
-    p.qos = shr(f, 3) & 3;
-    p.retain = (f & 32) !== 0;
-    p.cleanSession = (f & 2) !== 0;
-    if ((f & 1) !== 0 || ((f & 4) === 0 && (f & 56) !== 0) || ((f & 192) === 64)) fail(ERR_CONNECT_FLAGS);
-    if (p.qos === 3) fail(ERR_QOS);
-    p.keepAlive = u16();
-    p.clientIdOff = field(KIND_STRING);
-    p.clientIdLen = L;
-    if ((f & 4) !== 0) {
-      p.topicOff = field(KIND_TOPIC);
-      p.topicLen = L;
-      p.payloadOff = field(KIND_BINARY);
-      p.payloadLen = L;
-    }
-    if ((f & 128) !== 0) {
-      p.usernameOff = field(KIND_STRING);
-      p.usernameLen = L;
-    }
-    if ((f & 64) !== 0) {
-      p.passwordOff = field(KIND_BINARY);
-      p.passwordLen = L;
-    }
+    parseConnect(p);
   } else if (t === CONNACK) {
     const a = u8();
     const c = u8();
     p.sessionPresent = a === 1;
     p.returnCode = c;
     if (a > 1 || c > 5 || (a === 1 && c !== 0)) fail(ERR_CONNACK);
-  } else if (t === PUBLISH) {
-    p.topicOff = field(KIND_TOPIC);
-    p.topicLen = L;
-    if (p.qos > 0) p.id = id16();
-    if (E === 0) {
-      p.payloadOff = P;
-      p.payloadLen = R - P;
-      P = R;
-    }
   } else if (t < PINGREQ) {
+    // (a PUBLISH never comes here: PacketReader.publish decodes it)
     p.id = id16();
     p.listOff = P;
     if (t === SUBSCRIBE || t === UNSUBSCRIBE) {
@@ -178,6 +175,9 @@ export class PacketReader {
   /** The last text field of the current packet as a string, and its offset (-1: none). */
   private fStr = "";
   private fOff = -1;
+  /** The chunk the current packet came whole in, and where its body starts there (-1: none). */
+  private src = "";
+  private srcOff = -1;
 
   constructor(capacity: number) {
     this.rx = bytesNew(capacity);
@@ -189,6 +189,8 @@ export class PacketReader {
   reset(): void {
     this.st = 0;
     this.status = NEED_MORE;
+    this.src = "";
+    this.srcOff = -1;
   }
 
   /**
@@ -198,20 +200,39 @@ export class PacketReader {
    */
   feed(s: string, pos: number): number {
     const n = strLen(s);
-    // The usual packet, whole in this chunk with a one-byte remaining length and
-    // fitting rx, in a few statements (each costs tens of microseconds on Espruino).
+    // The usual packet: whole in this chunk, fitting rx, with a 1- or 2-byte remaining
+    // length. Framed in a few statements (on Espruino every executed token costs), and
+    // its text fields are later cut from the chunk itself (cheaper than from rx).
     if (this.st === 0 && pos + 1 < n) {
-      const c = strByte(s, pos + 1);
-      if (c < 128 && pos + 2 + c <= n && c <= this.cap) {
-        this.hb = strByte(s, pos);
+      let c = strByte(s, pos + 1);
+      let h = pos + 2;
+      if (c > 127 && h < n) {
+        const d = strByte(s, h);
+        c = (c & 127) | shl(d, 7);
+        // a longer (or non-minimal) length takes the byte-by-byte path below
+        h = d > 0 && d < 128 ? h + 1 : n + 1;
+      }
+      if (h + c <= n && c <= this.cap) {
+        if (c > 0) strCopy(s, h, c, this.rx, 0);
         this.rem = c;
-        this.nb = 1;
-        this.got = c;
-        if (c > 0) strCopy(s, pos + 2, c, this.rx, 0);
-        this.status = this.done();
-        return pos + 2 + c;
+        this.src = s;
+        this.srcOff = h;
+        const hb = strByte(s, pos);
+        this.status = hb > 47 && hb < 64 ? this.publish(hb, h - pos - 1, c) : this.done(hb, h - pos - 1, c);
+        return h + c;
       }
     }
+    return this.feedBytes(s, pos, n);
+  }
+
+  /**
+   * feed() for a packet split across chunks, or with a longer remaining length: the
+   * fixed header byte by byte, the body copied in slices. A method of its own because
+   * Espruino lexes a function's whole text at every call, the part it skips included.
+   */
+  private feedBytes(s: string, pos: number, n: number): number {
+    this.src = "";
+    this.srcOff = -1;
     // the framing state in locals: fewer property lookups per byte on Espruino
     let st = this.st;
     let rem = this.rem;
@@ -255,31 +276,84 @@ export class PacketReader {
     this.got = got;
     this.nb = nb;
     this.st = st === 4 ? 0 : st;
-    this.status = st === 3 ? ERR_REMAINING_LENGTH : st === 4 ? this.done() : NEED_MORE;
+    this.status = st === 3 ? ERR_REMAINING_LENGTH : st === 4 ? this.done(this.hb, nb, rem) : NEED_MORE;
     return st === 3 ? n : pos;
   }
 
-  /** A whole packet has arrived: check it and fill `packet`. */
-  private done(): number {
+  /**
+   * A whole packet has arrived (fixed header byte hb, nb length bytes, rem body bytes
+   * in rx): check it and fill `packet`. Each kind of packet has a
+   * method of its own: Espruino lexes the whole text of every function it calls, so
+   * the usual packet must not pay for skipping the code of the others.
+   */
+  private done(hb: number, nb: number, rem: number): number {
+    if (hb > 47 && hb < 64 && rem <= this.cap) return this.publish(hb, nb, rem);
     const p = this.packet;
-    const hb = this.hb;
-    const t = shr(hb, 4);
-    const f = hb & 15;
-    const rem = this.rem;
-    p.type = t;
-    p.flags = f;
-    p.length = 1 + this.nb + rem;
+    p.type = shr(hb, 4);
+    p.flags = hb & 15;
+    p.length = 1 + nb + rem;
     p.id = 0;
-    p.qos = 0;
-    p.retain = false;
-    p.dup = false;
     p.topicLen = -1;
     p.payloadLen = -1;
     p.count = 0;
-    SO = -1;
     this.fOff = -1;
+    p.qos = 0;
+    p.retain = false;
+    p.dup = false;
+    const t = shr(hb, 4);
+    return rem === 2 && rem <= this.cap && ((t > 3 && t < 8) || t === UNSUBACK) ? this.ack(p, t, hb & 15) : this.parse(p, t, hb & 15, rem);
+  }
+
+  /**
+   * A PUBLISH that fits rx (fixed header byte hb, nb length bytes, rem body bytes),
+   * checked in place: every field set before the first check, no helper calls, the
+   * topic made once as a string (kept for str()). On Espruino a call costs about a
+   * microsecond per character of the function's text, so this one stays short.
+   */
+  private publish(hb: number, nb: number, rem: number): number {
+    const p = this.packet;
+    const rx = this.rx;
+    const f = hb & 15;
+    const q = shr(f, 1) & 3;
+    const tl = rem < 2 ? rem : shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
+    const po = q > 0 ? tl + 4 : tl + 2;
+    p.type = PUBLISH;
+    p.flags = f;
+    p.length = 1 + nb + rem;
+    p.count = 0;
+    p.qos = q;
+    p.retain = (f & 1) !== 0;
+    p.dup = f > 7;
+    p.id = q > 0 && po <= rem ? shl(byteAt(rx, tl + 2), 8) | byteAt(rx, tl + 3) : 0;
+    p.topicOff = 2;
+    p.topicLen = tl + 2 > rem ? -1 : tl;
+    p.payloadOff = po;
+    p.payloadLen = po > rem ? -1 : rem - po;
+    this.fOff = -1;
+    if (q === 3) return ERR_QOS;
+    if (f > 7 && q === 0) return ERR_HEADER_FLAGS;
+    if (tl + 2 > rem) return ERR_TRUNCATED;
+    const ts = this.srcOff < 0 ? bytesToStr(rx, 2, tl) : this.src.substring(this.srcOff + 2, this.srcOff + 2 + tl);
+    this.fStr = ts;
+    this.fOff = 2;
+    const e = tl > 0 && strPlain(ts) ? 0 : checkStr(ts, 0, tl, KIND_TOPIC);
+    return e !== 0 ? e : po > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+  }
+
+  /** PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet id and nothing else. */
+  private ack(p: Packet, t: number, f: number): number {
+    if (f !== (t === PUBREL ? 2 : 0)) return ERR_HEADER_FLAGS;
+    p.id = shl(byteAt(this.rx, 0), 8) | byteAt(this.rx, 1);
+    p.listOff = 2;
+    return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+  }
+
+  /** Every other packet, and a PUBLISH larger than rx: the fixed-header checks, then parseBody. */
+  private parse(p: Packet, t: number, f: number, rem: number): number {
+    SO = -1;
     let e = 0;
     if (t === PUBLISH) {
+      // (only a PUBLISH larger than rx comes here)
       p.qos = shr(f, 1) & 3;
       p.retain = (f & 1) !== 0;
       p.dup = (f & 8) !== 0;
@@ -342,6 +416,8 @@ export class PacketReader {
   str(off: number, len: number): string {
     // (never compare buffers with ===: Espruino 2v29 compares their contents)
     if (off === this.fOff && len === strLen(this.fStr)) return this.fStr;
-    return len > 0 ? bytesToStr(this.rx, off, len) : "";
+    // cut from the chunk when the packet came whole in one (cheaper than from rx on Espruino)
+    const o = this.srcOff;
+    return len < 1 ? "" : o < 0 || off + len > this.rem ? bytesToStr(this.rx, off, len) : this.src.substring(o + off, o + off + len);
   }
 }

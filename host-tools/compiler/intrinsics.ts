@@ -23,6 +23,8 @@ export const INTRINSICS = [
   "strCopy",
   "bytesToStr",
   "strPlain",
+  "strAscii",
+  "strFind",
   "shr",
   "shl",
 ] as const;
@@ -40,6 +42,8 @@ const ARITY: Record<IntrinsicName, number> = {
   strCopy: 5,
   bytesToStr: 3,
   strPlain: 1,
+  strAscii: 1,
+  strFind: 3,
   shr: 2,
   shl: 2,
 };
@@ -51,6 +55,8 @@ export const RUNTIME_HELPER: Partial<Record<IntrinsicName, string>> = {
   strCopy: "__wisp_s2bn",
   bytesToStr: "__wisp_b2s",
   strPlain: "__wisp_plain",
+  strAscii: "__wisp_ascii",
+  strFind: "__wisp_find",
 };
 
 /** The intrinsic a call expression invokes, if any: resolved through the type checker, not by name alone. */
@@ -63,6 +69,15 @@ export function intrinsicOf(checker: ts.TypeChecker, call: ts.CallExpression): I
   if (!decl || !decl.getSourceFile().fileName.endsWith("hal/intrinsics.d.ts")) return undefined;
   if (call.arguments.length !== ARITY[name]) return undefined; // the type checker already reports it
   return name;
+}
+
+/**
+ * Espruino: `!RE.test(s)` written in place, RE being the runtime's one RegExp object
+ * (a helper call costs more than the test itself on Espruino).
+ */
+function espruinoRegexTest(f: ts.NodeFactory, regex: string, s: ts.Expression): ts.Expression {
+  const test = f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(regex), "test"), undefined, [s]);
+  return f.createParenthesizedExpression(f.createPrefixUnaryExpression(ts.SyntaxKind.ExclamationToken, test));
 }
 
 /** TypeScript transformer for the Espruino backend. */
@@ -92,6 +107,11 @@ export function espruinoIntrinsicsTransformer(program: ts.Program): ts.Transform
               return paren(f.createBinaryExpression(paren(a[0]), ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken, paren(a[1])));
             case "shl":
               return paren(f.createBinaryExpression(paren(a[0]), ts.SyntaxKind.LessThanLessThanToken, paren(a[1])));
+            case "strPlain":
+            case "strAscii":
+              return espruinoRegexTest(f, name === "strPlain" ? "__wisp_unplain" : "__wisp_unascii", a[0]);
+            case "strFind":
+              return f.createCallExpression(f.createPropertyAccessExpression(paren(a[0]), "indexOf"), undefined, [a[1], a[2]]);
             default:
               return f.createCallExpression(f.createIdentifier(RUNTIME_HELPER[name]!), undefined, a);
           }
@@ -117,6 +137,8 @@ export function luaIntrinsicsPlugin(): Plugin {
       case "strCopy":
       case "bytesToStr":
       case "strPlain":
+      case "strAscii":
+      case "strFind":
         return lua.createCallExpression(lua.createIdentifier(name === "bytesNew" ? "__wisp_new" : RUNTIME_HELPER[name]!), a, node);
       case "bytesLen":
         return lua.createTableIndexExpression(a[0], lua.createStringLiteral("n"), node);

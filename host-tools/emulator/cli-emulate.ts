@@ -299,8 +299,8 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
     observer = null;
   }
   emit(
-    { type: "start", board: board.config.id, app, broker: brokerUrl, embedded: !!embedded, clock: board.clock.kind, durationMs: Number.isFinite(duration) ? duration : null },
-    `wisp emulate: ${board.config.name}\n  app ${app}\n  broker ${brokerUrl}${embedded ? " (embedded aedes)" : ""}\n  clock ${board.clock.kind}${Number.isFinite(duration) ? `, duration ${clockText(duration)}` : ", until Ctrl-C"}`,
+    { type: "start", board: board.config.id, app, broker: brokerUrl, brokerWs: embedded?.wsUrl ?? null, embedded: !!embedded, clock: board.clock.kind, durationMs: Number.isFinite(duration) ? duration : null },
+    `wisp emulate: ${board.config.name}\n  app ${app}\n  broker ${brokerUrl}${embedded ? " (embedded aedes)" : ""}${embedded?.wsUrl ? `\n  broker over WebSocket ${embedded.wsUrl} (for wisp web's live view)` : ""}\n  clock ${board.clock.kind}${Number.isFinite(duration) ? `, duration ${clockText(duration)}` : ", until Ctrl-C"}`,
   );
 
   const describe = (e: BoardEvent): string => {

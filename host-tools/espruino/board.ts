@@ -352,6 +352,7 @@ async function flashImage(bin: string, code: string | null, modules: Record<stri
   fs.mkdirSync(cacheDir, { recursive: true });
   const it = await Interpreter.start({ bin });
   try {
+    await it.useControlSocket(); // this interpreter's RAM is never measured: take the race-free path
     await it.writeFileFromHost(".boot0", SHIM_SOURCE);
     if (code !== null) await it.writeFileFromHost(".bootcde", code);
     for (const [name, data] of Object.entries(modules)) await it.writeFileFromHost(name, Buffer.from(data, "utf8").toString("latin1"));

@@ -13,6 +13,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -49,6 +50,13 @@ export interface InterpreterOptions {
   onLine?: (line: string) => void;
   /** Wait for the first prompt before resolving start() (default true). */
   waitForPrompt?: boolean;
+}
+
+/** The host end of the control socket (useControlSocket). */
+interface ControlLink {
+  sock: net.Socket;
+  buf: string;
+  waiting: Map<number, (text: string | null, error: boolean) => void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -210,24 +218,36 @@ export class Interpreter {
    * unlocked ioLastHead/ioTail of src/jsdevices.c), so now and then a console line
    * arrives with a character lost or doubled. A garbled line can still parse and run
    * something else (`C.disconnect()` arrived once as `C.didisconnect()`), so the
-   * expression travels as a string literal with its CRC-32: the interpreter runs it only
-   * when the CRC matches, and a line whose CRC or wrapper was garbled (a SyntaxError, or
-   * an error raised before the expression ran) never ran and is sent again, up to 3
-   * tries. Its report is a fault of this transport, not of the program, and uncaught()
-   * leaves it out.
+   * expression travels as a string literal with its CRC-32 and runs only when the CRC
+   * matches. Espruino parses as it runs, so a garbled wrapper raises its SyntaxError
+   * wherever the damage is; the expression's own errors are caught by an inner `try`,
+   * and the line records (by its id) that the expression finished, so:
+   *   - an error of the expression is the caller's error;
+   *   - damage after the expression finished still yields its value (never run twice);
+   *   - damage before it ran means it never ran: the line is sent again (up to 3 tries).
+   * The transport's reports are not the program's, and uncaught() leaves them out.
    */
   async eval<T = unknown>(expr: string, timeoutMs = 5000): Promise<T> {
+    if (this.control) return this.evalOverControl<T>(this.control, expr, timeoutMs);
+    return this.evalOverConsole<T>(expr, timeoutMs);
+  }
+
+  private async evalOverConsole<T>(expr: string, timeoutMs: number): Promise<T> {
     const literal = jsStringLiteral(expr);
     const crc = zlib.crc32(Buffer.from(expr, "latin1")) >>> 0;
     for (let attempt = 1; ; attempt++) {
       await this.quiet();
       const id = ++markerSeq;
       const from = this.output.length;
-      // `_wr` says whether the expression itself started: an error before that is the wrapper's.
+      // The expression's text is sent once (stored in `_s`): a longer line is likelier
+      // to be hit by the race.
+      const answer = `(_we?"!":">")+_wv`;
       this.proc.stdin!.write(CLEAR_LINE);
       this.send(
-        `try{_wr=0;if(E.CRC32(${literal})!=${crc})throw "CRC";_wr=1;print("<<${id}>"+JSON.stringify(eval(${literal}))+"<${id}>>")}` +
-        `catch(e){print("<<${id}"+(_wr?"!":"?")+e+"<${id}>>")}`);
+        `try{global._s=${literal};if(E.CRC32(_s)!=${crc})throw "CRC";_we=0;` +
+        `try{_wv=JSON.stringify(eval(_s))}catch(e){_we=1;_wv=""+e}` +
+        `_wd=${id};print("<<${id}"+${answer}+"<${id}>>")}` +
+        `catch(e){print("<<${id}"+(global._wd==${id}?${answer}:"?"+e)+"<${id}>>")}_s=_wv=0`);
       let m: RegExpMatchArray;
       try {
         m = await this.waitFor(
@@ -311,8 +331,79 @@ export class Interpreter {
     }
   }
 
+  /**
+   * From now on, eval() travels over a TCP connection from the interpreter to the host
+   * instead of the console: the main loop reads sockets itself, so nothing is garbled or
+   * replayed however busy the interpreter is (the console race above can also corrupt
+   * the input queue for good, replaying old lines or running out of memory). For suites
+   * that evaluate a lot; it costs a socket and a few dozen blocks in RAM, so the block
+   * measurements do not use it. Each line runs at global scope (from a timer string, as
+   * the REPL would run it); a `load()` or a restart drops it, and eval() then falls back
+   * to the console.
+   */
+  async useControlSocket(timeoutMs = 10000): Promise<void> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const port = (server.address() as net.AddressInfo).port;
+    const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+    // Runs at global scope: a timer given a string evaluates it there (jsinteractive.c).
+    const runner = 'var _cl=_cq.shift(),_ck=_cl.indexOf(" ");try{_cv=">"+JSON.stringify(eval(_cl.substr(_ck+1)))}catch(e){_cv="!"+e}' +
+      '_ctl.write(_cl.substr(0,_ck)+_cv.split("\\n").join(" ")+"\\n");_cv=_cl=0';
+    await this.evalOverConsole(
+      `(function(){var b="";global._cq=[];global._ctl=require("net").connect({host:"127.0.0.1",port:${port}});` +
+      `_ctl.on("data",function(d){b+=d;var i;while((i=b.indexOf("\\n"))>=0){_cq.push(b.substr(0,i));b=b.substr(i+1);setTimeout(${jsStringLiteral(runner)},0)}});` +
+      `return 1})()`, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const sock = await Promise.race([
+      accepted,
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error("espruino: the control socket did not connect")), timeoutMs); }),
+    ]).finally(() => { clearTimeout(timer); server.close(); });
+    sock.setNoDelay(true);
+    const c: ControlLink = { sock, buf: "", waiting: new Map() };
+    sock.setEncoding("latin1");
+    sock.on("data", (d: string) => {
+      c.buf += d;
+      let nl: number;
+      while ((nl = c.buf.indexOf("\n")) >= 0) {
+        const line = c.buf.slice(0, nl);
+        c.buf = c.buf.slice(nl + 1);
+        const m = /^(\d+)([>!])/.exec(line);
+        if (m) c.waiting.get(Number(m[1]))?.(line.slice(m[0].length), m[2] === "!");
+      }
+    });
+    const drop = () => {
+      if (this.control === c) this.control = null;
+      for (const w of c.waiting.values()) w(null, true);
+    };
+    sock.on("close", drop);
+    sock.on("error", drop);
+    this.control = c;
+  }
+
+  private control: ControlLink | null = null;
+
+  private async evalOverControl<T>(c: ControlLink, expr: string, timeoutMs: number): Promise<T> {
+    if (/[\r\n]/.test(expr)) throw new Error("Interpreter.eval: the expression must be one line");
+    const id = ++markerSeq;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<{ text: string | null; error: boolean }>((resolve) => {
+      c.waiting.set(id, (text, error) => resolve({ text, error }));
+      timer = setTimeout(() => resolve({ text: null, error: true }), timeoutMs);
+    }).finally(() => { clearTimeout(timer); c.waiting.delete(id); });
+    c.sock.write(`${id} ${expr}\n`, "latin1");
+    const { text, error } = await answer;
+    if (text === null) {
+      if (!this.running) throw new Error(`espruino exited while waiting for the value of ${expr.slice(0, 60)}; output:\n${this.tail()}`);
+      if (this.control !== c) return this.evalOverConsole<T>(expr, timeoutMs); // the link went (load() or a restart)
+      throw new Error(`espruino: timed out after ${timeoutMs} ms waiting for the value of ${expr.slice(0, 60)}; output:\n${this.tail()}`);
+    }
+    if (error) throw new Error(`espruino: ${expr.slice(0, 60)}: ${text}`);
+    return (text === "undefined" || text === "" ? undefined : JSON.parse(text)) as T;
+  }
+
   /** Kill the interpreter (SIGKILL: nothing more leaves it) and remove its temp directory. */
   async stop(): Promise<void> {
+    this.control?.sock.destroy();
     if (this.running) this.proc.kill("SIGKILL");
     await this.exited;
     if (this.ownDir) fs.rmSync(this.dir, { recursive: true, force: true });

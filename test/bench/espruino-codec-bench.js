@@ -67,11 +67,18 @@ var benchCase = (function () {
     ["PUBACK", function () { return w.encodeAck(tx, w.PUBACK, 300); }, function () { return sAck(4, 300); }],
   ];
 
-  /** ms per call of f: repeat until at least `ms` have passed. */
+  /**
+   * ms per call of f: the fastest of 5 rounds of ms/5 each (the machine is shared:
+   * the fastest round is the one least disturbed, for wisp and the baseline alike).
+   */
   function time(f, ms) {
-    var n = 0, t0 = getTime(), t;
-    do { f(); n++; t = getTime(); } while ((t - t0) * 1000 < ms);
-    return ((t - t0) * 1000) / n;
+    var best = 1e9;
+    for (var r = 0; r < 5; r++) {
+      var n = 0, t0 = getTime(), t;
+      do { f(); n++; t = getTime(); } while ((t - t0) * 5000 < ms);
+      if ((t - t0) * 1000 / n < best) best = (t - t0) * 1000 / n;
+    }
+    return best;
   }
 
   return function (i, ms) {

@@ -67,6 +67,11 @@ g.strCopy = (s: string, soff: number, n: number, d: Uint8Array, doff: number) =>
   for (let i = 0; i < n; i++) d[doff + i] = s.charCodeAt(soff + i);
 };
 g.strPlain = (s: string) => !/[^\x01-\x22\x24-\x2a\x2c-\x7f]/.test(s);
+g.strAscii = (s: string) => !/[^\x01-\x7f]/.test(s);
+g.strFind = (s: string, sub: string, from: number) => {
+  if (!isInt(from) || from < 0 || from > s.length) fail(`strFind from ${from} outside 0..${s.length}`);
+  return s.indexOf(sub, from);
+};
 g.shr = (x: number, n: number) => {
   if (!isInt(x) || x < 0 || x > 0x7fffffff) fail(`shr(${x}) not a non-negative 31-bit integer`);
   return x >>> n;

@@ -27,6 +27,11 @@ export function exercise(s: string): string {
   byteSet(b, 15, byteAt(b, 12) | 0x80);
   return bytesToStr(b, 0, 16);
 }
+
+/** The string tests: plain, ASCII, and the index of a substring from an offset. */
+export function classify(s: string, from: number): string {
+  return (strPlain(s) ? "P" : "p") + (strAscii(s) ? "A" : "a") + strFind(s, "/", from);
+}
 `;
 
 let root = "";
@@ -70,6 +75,34 @@ test("Espruino bundle computes the intrinsics' meaning in the sandbox", () => {
   sb.run(fs.readFileSync(path.join(out, "espruino/probe.js"), "utf8"));
   const input = "ab\xffz\x00q";
   assert.equal(sb.run(`wisp.exercise(${JSON.stringify(input)})`), expected(input));
+});
+
+/** [input, from, what classify must return] */
+const CLASSIFY: [string, number, string][] = [
+  ["a/b/c", 0, "PA1"],
+  ["a/b/c", 2, "PA3"],
+  ["a/b/c", 4, "PA-1"],
+  ["a/b/c", 5, "PA-1"],
+  ["", 0, "PA-1"],
+  ["a/+/c", 0, "pA1"],
+  ["#", 0, "pA-1"],
+  ["a\x00b", 0, "pa-1"],
+  ["caf\xc3\xa9/x", 0, "pa5"],
+  ["\x7f/", 0, "PA1"],
+];
+
+test("strPlain, strAscii and strFind mean the same in both bundles", { skip: skipUnless("lua5.3") }, () => {
+  const sb = createEspruinoSandbox();
+  sb.run(fs.readFileSync(path.join(out, "espruino/probe.js"), "utf8"));
+  const js = fs.readFileSync(path.join(out, "espruino/probe.js"), "utf8");
+  assert.ok(!/\bstrPlain\(|\bstrAscii\(|\bstrFind\(/.test(js), "string intrinsics left in the Espruino bundle");
+  for (const [input, from, want] of CLASSIFY) {
+    assert.equal(sb.run(`wisp.classify(${JSON.stringify(input)}, ${from})`), want, `Espruino bundle, ${JSON.stringify(input)} from ${from}`);
+    const script = `local m = dofile(${JSON.stringify(path.join(out, "lua/probe.lua"))})\nio.write(m.classify(io.read("a"), ${from}))`;
+    const r = spawnSync("lua5.3", ["-e", script], { input: Buffer.from(input, "latin1") });
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.equal(r.stdout.toString("latin1"), want, `Lua bundle, ${JSON.stringify(input)} from ${from}`);
+  }
 });
 
 test("Lua bundle computes the same bytes in a real Lua 5.3 VM", { skip: skipUnless("lua5.3") }, () => {

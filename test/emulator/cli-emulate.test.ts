@@ -35,6 +35,8 @@ test("wisp emulate --json: embedded aedes, observer, events and a summary, one J
   const start = events.find((e) => e.type === "start");
   assert.equal(start.board, "esp32-lipo-sensor");
   assert.equal(start.embedded, true);
+  // the embedded broker's WebSocket listener is named, for wisp web's live view
+  assert.match(start.brokerWs, /^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
   assert.ok(events.some((e) => e.type === "wifi" && e.state === "connected"));
   const pubs = events.filter((e) => e.type === "publish");
   assert.ok(pubs.length >= 30, `publishes seen: ${pubs.length}`);

@@ -51,3 +51,23 @@ test("an Uncaught error on the interpreter is seen by the host", { skip }, async
     await it.stop();
   }
 });
+
+test("evaluations over the control socket: global scope, errors named, exact under a board printing all the time", { skip }, async () => {
+  const it = await Interpreter.start();
+  try {
+    await it.useControlSocket();
+    await it.eval("var shared=5;function twice(x){return 2*x}");
+    assert.deepEqual(await it.eval("[typeof shared, twice(21)]"), ["number", 42], "definitions land at global scope, as on the console");
+    await assert.rejects(it.eval("nosuchname.x"), /nosuchname/);
+    await it.eval('setInterval(function(){print("noise "+Math.random())},5)');
+    for (let i = 0; i < 300; i++) assert.equal(await it.eval<number>(`twice(${i})+shared`), 2 * i + 5);
+    assert.deepEqual(it.uncaught(), []);
+    // after load() the link is gone; evaluations fall back to the console
+    it.send("load()");
+    await it.waitFor(/noise[^\n]*\n[\s\S]*$/, 2000).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await it.eval<number>("1+1"), 2);
+  } finally {
+    await it.stop();
+  }
+});

@@ -21,22 +21,31 @@ export function __wisp_copy(d, doff, s, soff, n) {
     for (var j = 0; j < n; j++) d[doff + j] = s[soff + j];
   }
 }
-export function __wisp_s2b(str, d, off) {
-  if (__wisp_native) d.set(str, off);
-  else for (var i = 0; i < str.length; i++) d[off + i] = str.charCodeAt(i);
-}
-export function __wisp_s2bn(s, soff, n, d, doff) {
-  if (__wisp_native) d.set(soff === 0 && n === s.length ? s : s.substring(soff, soff + n), doff);
-  else for (var i = 0; i < n; i++) d[doff + i] = s.charCodeAt(soff + i);
-}
-export function __wisp_b2s(b, off, n) {
-  // a view of length 0 would mean "to the end" on Espruino
-  if (__wisp_native) return n > 0 ? E.toString(new Uint8Array(b.buffer, b.byteOffset + off, n)) : "";
-  for (var s = "", i = 0; i < n; i++) s += String.fromCharCode(b[off + i]);
-  return s;
-}
+// Each helper is picked once, at load, for the engine (no test per call: on
+// Espruino every executed token costs). A subarray view is cheaper to make than
+// new Uint8Array(buffer, off, n), and of length 0 it is empty (E.toString gives "").
+export var __wisp_s2b = /* @__PURE__ */ (function () {
+  return __wisp_native
+    ? function (str, d, off) { d.set(str, off); }
+    : function (str, d, off) { for (var i = 0; i < str.length; i++) d[off + i] = str.charCodeAt(i); };
+})();
+export var __wisp_s2bn = /* @__PURE__ */ (function () {
+  return __wisp_native
+    ? function (s, soff, n, d, doff) { d.set(soff === 0 && n === s.length ? s : s.substr(soff, n), doff); }
+    : function (s, soff, n, d, doff) { for (var i = 0; i < n; i++) d[doff + i] = s.charCodeAt(soff + i); };
+})();
+export var __wisp_b2s = /* @__PURE__ */ (function () {
+  return __wisp_native
+    ? function (b, off, n) { return E.toString(b.subarray(off, off + n)); }
+    : function (b, off, n) { for (var s = "", i = 0; i < n; i++) s += String.fromCharCode(b[off + i]); return s; };
+})();
 // Any byte outside 0x01..0x7F, or '+' or '#'. One object, made at load.
-var __wisp_unplain = /[^\x01-\x22\x24-\x2a\x2c-\x7f]/;
+export var __wisp_unplain = /[^\x01-\x22\x24-\x2a\x2c-\x7f]/;
 export function __wisp_plain(s) {
   return !__wisp_unplain.test(s);
+}
+// Any byte outside 0x01..0x7F (NUL or part of a multi-byte UTF-8 sequence).
+export var __wisp_unascii = /[^\x01-\x7f]/;
+export function __wisp_ascii(s) {
+  return !__wisp_unascii.test(s);
 }

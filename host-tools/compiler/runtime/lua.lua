@@ -48,3 +48,15 @@ local function __wisp_plain(s)
   -- any byte outside 1..127, or '+' (43) or '#' (35)
   return string.find(s, "[^\1-\34\36-\42\44-\127]") == nil
 end
+--@helper __wisp_ascii
+local function __wisp_ascii(s)
+  -- any byte outside 1..127
+  return string.find(s, "[^\1-\127]") == nil
+end
+--@helper __wisp_find
+local function __wisp_find(s, sub, from)
+  -- 0-based index of the first `sub` at or after `from`, or -1
+  local i = string.find(s, sub, from + 1, true)
+  if i == nil then return -1 end
+  return i - 1
+end

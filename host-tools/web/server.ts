@@ -9,9 +9,11 @@
  *
  * Routes: / (the page), /main.js, /style.css, /wisp-web.json (what the page needs to
  * know: broker URL, topic prefix, the app offered, whether settings come with it),
- * /app.js (the app to install, read on each request so a rebuild is picked up) and
+ * /app.js (the app to install, read on each request so a rebuild is picked up),
+ * /modules.json (the Storage modules built beside it, which the page installs too) and
  * /settings.json (device settings from --config, only then).
  */
+import { appModulesNextTo } from "../device/app-modules.ts";
 import fs from "node:fs";
 import http from "node:http";
 import type net from "node:net";
@@ -96,6 +98,9 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
         } catch {
           return send(404, "text/plain", `no app at ${appFile}: run wisp build\n`);
         }
+      case "/modules.json":
+        // the Storage modules app.js requires on demand (wisp-ws for ws:// brokers), installed beside it
+        return send(200, "application/json", JSON.stringify(appModulesNextTo(appFile)));
       case "/settings.json":
         if (opts.settings === undefined) return send(404, "text/plain", "no settings: start wisp web with --config\n");
         return send(200, "application/json", JSON.stringify(opts.settings));

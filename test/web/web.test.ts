@@ -45,6 +45,8 @@ before(async () => {
   // the "changed app": the built app with a marker the test can read back on the board
   changedApp = path.join(dir, "app.js");
   fs.writeFileSync(changedApp, 'var WISP_WEB_BUILD = "changed`build";\n' + fs.readFileSync(APP, "utf8"));
+  // the Storage module built beside the app (WebSocket transport), which the page installs too
+  fs.copyFileSync(path.join(path.dirname(APP), "wsnet.js"), path.join(dir, "wsnet.js"));
   broker = await startAedes();
   assert.ok(broker.wsUrl);
   web = await startWebServer({ port: 0, brokerUrl: broker.wsUrl!.replace("127.0.0.1", "localhost"), appFile: changedApp });
@@ -161,6 +163,8 @@ test("wisp web on the emulated board: connect, evaluate, list Storage, install a
   const want = Buffer.from(fs.readFileSync(changedApp, "utf8"), "utf8").toString("latin1");
   assert.equal(board.storage.get(".bootcde"), want, ".bootcde is the changed app, byte for byte (backtick included)");
   assert.equal(board.storage.get(TMP_APP), undefined, "no temporary file left");
+  const wsModule = Buffer.from(fs.readFileSync(path.join(dir, "wsnet.js"), "utf8"), "utf8").toString("latin1");
+  assert.equal(board.storage.get("wisp-ws"), wsModule, "the WebSocket module is installed beside the app, as wisp flash does");
   await until(() => board.running && board.evaluate("typeof WISP_WEB_BUILD") === "string", 20_000, "the changed app running");
 
   // the live view: the board comes online and publishes readings

@@ -179,7 +179,9 @@ $("install").addEventListener("click", async () => {
   try {
     const app = await (await fetch("app.js")).text();
     const settings = config.settings ? ((await (await fetch("settings.json")).json()) as object) : undefined;
-    await installApp(session, { app, settings, expectBoard: config.expectBoard ?? undefined, chunkSize: 512, onEvent });
+    // the Storage modules the app loads on demand (wisp-ws for ws:// brokers): installed before it, as wisp flash does
+    const modules = (await (await fetch("modules.json")).json()) as Record<string, string>;
+    await installApp(session, { app, settings, modules, expectBoard: config.expectBoard ?? undefined, chunkSize: 512, onEvent });
     message("");
   } catch (e) {
     const code = e instanceof InstallError ? e.code : "";

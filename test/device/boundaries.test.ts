@@ -64,6 +64,7 @@ test("host-tools/device/ and the emulator do not reach the flasher; device/ does
 
 test("the checker sees imports (it would catch the old flasher -> emulator import)", () => {
   assert.deepEqual(relativeImports(path.join(FLASHER, "cli-flash.ts")).filter((s) => s.startsWith("../device/")).sort(), [
+    "../device/app-modules.ts",
     "../device/board.ts",
     "../device/config.ts",
     "../device/settings.ts",

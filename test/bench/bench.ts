@@ -14,6 +14,7 @@
  * and the running app hold (process.memory().usage, counted by the interpreter).
  * Its times are a desktop CPU's: only the ratios carry over to a board.
  */
+import { APP_MODULES } from "../../host-tools/device/app-modules.ts";
 import fs from "node:fs";
 import path from "node:path";
 import mqttPacket from "mqtt-packet";
@@ -200,12 +201,14 @@ await (async () => {
     const one = await Interpreter.start();
     try {
       const code = fs.readFileSync(path.join(dir, f), "latin1");
-      await one.writeFileFromHost("b.js", code);
+      // a Storage module the app requires on demand is loaded the way the app does: require(name)
+      const mod = APP_MODULES.find((m) => m.artifact === f);
+      await one.writeFileFromHost(mod ? mod.storage : "b.js", code);
       await one.eval('Modules.addCached("Wifi","")'); // app.js loads Wifi; without wisp.json it stops at boot
       const before = await one.eval<number>("process.memory().usage");
-      await one.eval('eval(require("Storage").read("b.js"))', 20000);
+      await one.eval(mod ? `(global.M=require(${JSON.stringify(mod.storage)}),1)` : 'eval(require("Storage").read("b.js"))', 20000);
       const after = await one.eval<number>("process.memory().usage");
-      console.log(`| ${f}${f === "app.js" ? " (no wisp.json: stops at boot)" : ""} | ${code.length} | ${before} | ${after} | ${after - before} |`);
+      console.log(`| ${f}${f === "app.js" ? " (no wisp.json: stops at boot)" : mod ? ` (require("${mod.storage}"))` : ""} | ${code.length} | ${before} | ${after} | ${after - before} |`);
     } catch (e) {
       console.log(`| ${f} | failed: ${(e as Error).message.split("\n")[0]} | | | |`);
     } finally {

@@ -224,7 +224,8 @@ function selectDevice(id: string): void {
 }
 
 function plot(r: DeviceState["readings"][number]): void {
-  charts.voltage.add({ t: r.t, v: r.data.v });
+  // a board without an ADC publishes "v":null: no point rather than a false 0 V
+  if (typeof r.data.v === "number") charts.voltage.add({ t: r.t, v: r.data.v });
   charts.rssi.add({ t: r.t, v: r.data.rssi });
   if (r.intervalS !== null) charts.interval.add({ t: r.t, v: r.intervalS });
 }

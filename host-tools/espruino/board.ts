@@ -166,6 +166,7 @@ export class EspruinoBoard extends EventEmitter {
     return Interpreter.start({
       bin: this.bin,
       dir: this.dir,
+      control: false, // the board's blocks are reported: no control link in its RAM
       waitForPrompt: !counted,
       onLine: counted ? (line) => this.onLine(line) : undefined,
     });
@@ -350,9 +351,8 @@ async function flashImage(bin: string, code: string | null, modules: Record<stri
     }
   }
   fs.mkdirSync(cacheDir, { recursive: true });
-  const it = await Interpreter.start({ bin });
+  const it = await Interpreter.start({ bin }); // evaluates over the control socket (its RAM is never measured)
   try {
-    await it.useControlSocket(); // this interpreter's RAM is never measured: take the race-free path
     await it.writeFileFromHost(".boot0", SHIM_SOURCE);
     if (code !== null) await it.writeFileFromHost(".bootcde", code);
     for (const [name, data] of Object.entries(modules)) await it.writeFileFromHost(name, Buffer.from(data, "utf8").toString("latin1"));

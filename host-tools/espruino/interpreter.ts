@@ -50,6 +50,12 @@ export interface InterpreterOptions {
   onLine?: (line: string) => void;
   /** Wait for the first prompt before resolving start() (default true). */
   waitForPrompt?: boolean;
+  /**
+   * Evaluate over a TCP control socket (useControlSocket) instead of the racy console
+   * (default true once the prompt is seen). false for runs that measure blocks or compare
+   * transcripts: the link holds ~80 blocks and a socket.
+   */
+  control?: boolean;
 }
 
 /** The host end of the control socket (useControlSocket). */
@@ -116,7 +122,17 @@ export class Interpreter {
     if (!bin) throw new Error(ESPRUINO_MISSING);
     const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "wisp-espruino-"));
     const it = new Interpreter(bin, dir, opts.dir === undefined, opts);
-    if (opts.waitForPrompt !== false) await it.waitFor(/^>/m, 10000, "the first prompt");
+    if (opts.waitForPrompt !== false) {
+      await it.waitFor(/^>/m, 10000, "the first prompt");
+      if (opts.control !== false) {
+        try {
+          await it.useControlSocket();
+        } catch (e) {
+          await it.stop();
+          throw e;
+        }
+      }
+    }
     return it;
   }
 
@@ -342,6 +358,7 @@ export class Interpreter {
    * to the console.
    */
   async useControlSocket(timeoutMs = 10000): Promise<void> {
+    if (this.control) return;
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     const port = (server.address() as net.AddressInfo).port;

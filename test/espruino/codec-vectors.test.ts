@@ -43,7 +43,6 @@ let batch = 0;
 before(async () => {
   if (skip) return;
   it = await Interpreter.start();
-  await it.useControlSocket(); // many long evaluations: off the racy console
   await it.writeFileFromHost("codec.js", fs.readFileSync(artifactPath("espruino", "codec"), "latin1"));
   await it.eval('eval(require("Storage").read("codec.js"))');
   await it.writeFileFromHost("driver.js", fs.readFileSync(path.join(import.meta.dirname, "codec-driver.js"), "latin1"));

@@ -131,7 +131,6 @@ test("the pass adds only the ; after jump statements, never inside strings or re
 test("the compiled shapes run from Storage on the real interpreter as on V8", { skip }, async () => {
   const it = await Interpreter.start();
   try {
-    await it.useControlSocket(); // many evaluations: off the racy console
     await it.writeFileFromHost("probe.js", artifact);
     await it.eval('eval(require("Storage").read("probe.js"))');
     const got: string[] = [];
@@ -150,7 +149,6 @@ test("each probed shape throws on the interpreter as esbuild writes it, and runs
   const run = (code: string) =>
     it.eval<string>(`(function(){try{eval(${JSON.stringify(code)});f(1);f(0);return "ok"}catch(e){return String(e)}})()`);
   try {
-    await it.useControlSocket(); // many evaluations: off the racy console
     for (const shape of FAILING_SHAPES) {
       assert.match(await run(shape), /SyntaxError/, `2v29 now parses ${shape}: the gap may be closed`);
       assert.equal(await run(terminateJumps(shape)), "ok", terminateJumps(shape));

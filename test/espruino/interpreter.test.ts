@@ -53,8 +53,9 @@ test("an Uncaught error on the interpreter is seen by the host", { skip }, async
 });
 
 test("evaluations over the control socket: global scope, errors named, exact under a board printing all the time", { skip }, async () => {
-  const it = await Interpreter.start();
+  const it = await Interpreter.start({ control: false });
   try {
+    assert.equal(await it.eval<number>("6*7"), 42, "over the console");
     await it.useControlSocket();
     await it.eval("var shared=5;function twice(x){return 2*x}");
     assert.deepEqual(await it.eval("[typeof shared, twice(21)]"), ["number", 42], "definitions land at global scope, as on the console");

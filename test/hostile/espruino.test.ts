@@ -5,7 +5,7 @@
  * scenarios (a new client each) keeps the run short; no `Uncaught` may appear. The
  * board prints each event as an `EV {...}` line, so the host reads them from the
  * console instead of polling with evaluations; the few evaluations go over the
- * interpreter's control socket, not the console.
+ * interpreter's control socket (Interpreter.start's default), not the console.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -76,7 +76,6 @@ let it: Interpreter;
 before(async () => {
   if (skip) return;
   it = await Interpreter.start();
-  await it.useControlSocket(); // evaluations while the board prints: off the racy console
   await it.writeFileFromHost("client.js", fs.readFileSync(artifactPath("espruino", "client"), "latin1"));
   await it.writeFileFromHost("board.js", BOARD_JS);
   await it.eval('eval(require("Storage").read("client.js"))', 20000);

@@ -23,6 +23,7 @@
 import { EventEmitter } from "node:events";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Interpreter, findEspruino, ESPRUINO_MISSING } from "./interpreter.ts";
@@ -160,17 +161,39 @@ export class EspruinoBoard extends EventEmitter {
     await this.boot("power-on");
   }
 
-  /** Start the interpreter in the board's directory; `counted` runs are program runs (boots). */
+  /**
+   * Start the interpreter in the board's directory; `counted` runs are program runs
+   * (boots). The shim opens the control link to a port given in its host state, at boot
+   * and before the app, so evaluations (memory readings) never cross the racy console
+   * and the link's blocks count in the shim's (`<wisp:boot0 N>`), not the app's.
+   */
   private async startProcess(counted: boolean): Promise<Interpreter> {
-    fs.writeFileSync(path.join(this.dir, HOST_STATE_FILE), JSON.stringify(this.host));
-    return Interpreter.start({
-      bin: this.bin,
-      dir: this.dir,
-      control: false, // the board's blocks are reported: no control link in its RAM
-      waitForPrompt: !counted,
-      onLine: counted ? (line) => this.onLine(line) : undefined,
-    });
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+    fs.writeFileSync(path.join(this.dir, HOST_STATE_FILE), JSON.stringify({ ...this.host, ctl: (server.address() as net.AddressInfo).port }));
+    let it: Interpreter;
+    try {
+      it = await Interpreter.start({
+        bin: this.bin,
+        dir: this.dir,
+        control: false, // the shim opens the link instead (above)
+        waitForPrompt: !counted,
+        onLine: counted ? (line) => this.onLine(line) : undefined,
+      });
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+    this.linked = accepted.then((sock) => it.attachControl(sock));
+    const closeServer = () => server.close();
+    void accepted.then(closeServer);
+    void it.exited.then(closeServer);
+    return it;
   }
+
+  /** Resolves once the running interpreter's shim has opened the control link. */
+  private linked: Promise<void> = Promise.resolve();
 
   private async boot(cause: EspruinoBootCause): Promise<void> {
     if (this.stopped) return;
@@ -244,8 +267,11 @@ export class EspruinoBoard extends EventEmitter {
   async memory(phase: string): Promise<{ usage: number; shim: number; app: number; total: number }> {
     const it = this.it;
     if (!it) throw new Error("the board is not running (deep sleep or stopped)");
-    // one retry: a console line can arrive garbled on the Linux build (docs/espruino.md)
-    const m = await it.eval<{ usage: number; total: number }>("process.memory()").catch(() => it.eval<{ usage: number; total: number }>("process.memory()"));
+    // over the control link the shim opened (the console is racy on the Linux build:
+    // docs/espruino.md); the console's CRC-checked eval if the link never came
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.linked, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]).finally(() => clearTimeout(timer));
+    const m = await it.eval<{ usage: number; total: number }>("process.memory()");
     const r = { usage: m.usage, shim: this.shimBlocks, app: m.usage - this.shimBlocks, total: m.total };
     this.log({ type: "memory", t: this.now(), phase, ...r });
     return r;

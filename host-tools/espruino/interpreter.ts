@@ -58,6 +58,19 @@ export interface InterpreterOptions {
   control?: boolean;
 }
 
+/**
+ * Espruino code (for a function body) that opens the control link to the host's
+ * 127.0.0.1:`portExpr` and answers each line `id expr` with `id>json` or `id!error`. Each
+ * line runs at global scope: a timer given a string evaluates it there (jsinteractive.c).
+ * Used by useControlSocket and by the espruino engine's `.boot0` shim.
+ */
+export function controlLinkCode(portExpr: string): string {
+  const runner = 'var _cl=_cq.shift(),_ck=_cl.indexOf(" ");try{_cv=">"+JSON.stringify(eval(_cl.substr(_ck+1)))}catch(e){_cv="!"+e}' +
+    '_ctl.write(_cl.substr(0,_ck)+_cv.split("\\n").join(" ")+"\\n");_cv=_cl=0';
+  return `var b="";global._cq=[];global._ctl=require("net").connect({host:"127.0.0.1",port:${portExpr}});` +
+    `_ctl.on("data",function(d){b+=d;var i;while((i=b.indexOf("\\n"))>=0){_cq.push(b.substr(0,i));b=b.substr(i+1);setTimeout(${jsStringLiteral(runner)},0)}});`;
+}
+
 /** The host end of the control socket (useControlSocket). */
 interface ControlLink {
   sock: net.Socket;
@@ -363,18 +376,17 @@ export class Interpreter {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     const port = (server.address() as net.AddressInfo).port;
     const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
-    // Runs at global scope: a timer given a string evaluates it there (jsinteractive.c).
-    const runner = 'var _cl=_cq.shift(),_ck=_cl.indexOf(" ");try{_cv=">"+JSON.stringify(eval(_cl.substr(_ck+1)))}catch(e){_cv="!"+e}' +
-      '_ctl.write(_cl.substr(0,_ck)+_cv.split("\\n").join(" ")+"\\n");_cv=_cl=0';
-    await this.evalOverConsole(
-      `(function(){var b="";global._cq=[];global._ctl=require("net").connect({host:"127.0.0.1",port:${port}});` +
-      `_ctl.on("data",function(d){b+=d;var i;while((i=b.indexOf("\\n"))>=0){_cq.push(b.substr(0,i));b=b.substr(i+1);setTimeout(${jsStringLiteral(runner)},0)}});` +
-      `return 1})()`, timeoutMs);
+    await this.evalOverConsole(`(function(){${controlLinkCode(String(port))}return 1})()`, timeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const sock = await Promise.race([
       accepted,
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error("espruino: the control socket did not connect")), timeoutMs); }),
     ]).finally(() => { clearTimeout(timer); server.close(); });
+    this.attachControl(sock);
+  }
+
+  /** Evaluate over `sock`, a control link the interpreter opened (controlLinkCode), from now on. */
+  attachControl(sock: net.Socket): void {
     sock.setNoDelay(true);
     const c: ControlLink = { sock, buf: "", waiting: new Map() };
     sock.setEncoding("latin1");

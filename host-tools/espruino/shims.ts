@@ -17,8 +17,16 @@
  * the console; the engine removes them from the console it reports.
  */
 
+import { controlLinkCode } from "./interpreter.ts";
+
 /** What the host passes to the shim at each start (file `wisp-host.json`). */
 export interface ShimHostState {
+  /**
+   * Host port of the engine's control link (not a board thing): the shim opens it at
+   * boot, before the app, so evaluations never cross the racy console and the link's
+   * blocks count in the shim's, not the app's.
+   */
+  ctl?: number;
   /** ESP32.getWakeupCause(): 0 power-on, 4 timer. */
   wake: number;
   wifi: {
@@ -141,6 +149,7 @@ getWakeupCause:function(){return wake;}
 // process.env.BOARD is "ESP32" on the port (boards/ESP32.py); host tools (wisp flash) check it.
 var env=process.env; env.BOARD="ESP32"; process.env=env;
 if(adc){var ar=analogRead;global.analogRead=function(p){return (""+p)===adc.pin?adc.reading:ar(p);};}
+if(h.ctl){${controlLinkCode("h.ctl")}}
 })();
 print("<wisp:boot0 "+process.memory().usage+">");
 `;

@@ -17,7 +17,7 @@ const dir = await flashEspruino("app", {
   clientId: "blocks", brokerHost: "127.0.0.1", brokerPort: port, brokerScheme: "mqtt", topicPrefix: "wisp",
   wifiSsid: "ap", wifiPassword: "", mode: "stay", intervalSeconds: 2, keepAliveSeconds: 60,
 });
-const it = await bootEspruino(dir, "app");
+const it = await bootEspruino(dir, "app", 0, false); // no control link in the measured RAM
 try {
   await it.waitFor(/publish seq=3/, 30000, "three readings");
   await new Promise((r) => setTimeout(r, 300));

@@ -263,15 +263,22 @@ export class EspruinoBoard extends EventEmitter {
     }, ms);
   }
 
-  /** process.memory() of the running interpreter, as an event (app = usage - shim). */
-  async memory(phase: string): Promise<{ usage: number; shim: number; app: number; total: number }> {
+  /**
+   * Evaluate `expr` on the running board at global scope and return its value: over the
+   * control link the shim opened (the console is racy on the Linux build: docs/espruino.md),
+   * or the console's CRC-checked eval if the link has not come within 5 s.
+   */
+  async eval<T = unknown>(expr: string, timeoutMs?: number): Promise<T> {
     const it = this.it;
     if (!it) throw new Error("the board is not running (deep sleep or stopped)");
-    // over the control link the shim opened (the console is racy on the Linux build:
-    // docs/espruino.md); the console's CRC-checked eval if the link never came
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.linked, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]).finally(() => clearTimeout(timer));
-    const m = await it.eval<{ usage: number; total: number }>("process.memory()");
+    return it.eval<T>(expr, timeoutMs);
+  }
+
+  /** process.memory() of the running interpreter, as an event (app = usage - shim). */
+  async memory(phase: string): Promise<{ usage: number; shim: number; app: number; total: number }> {
+    const m = await this.eval<{ usage: number; total: number }>("process.memory()");
     const r = { usage: m.usage, shim: this.shimBlocks, app: m.usage - this.shimBlocks, total: m.total };
     this.log({ type: "memory", t: this.now(), phase, ...r });
     return r;

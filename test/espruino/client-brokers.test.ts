@@ -6,15 +6,14 @@
  * platform: real `net` sockets of the interpreter, Storage, timers; it prints each
  * client callback as an `EV [...]` line the host parses.
  *
- * The host drives the driver over a TCP control socket, not the console: the Linux
- * build's console input is racy (its input thread appends to the event the main
- * loop is reading; seen as garbled and re-executed lines, e.g. one publish run four
- * times), which a test of exactly-once cannot afford. Socket data is read by the
- * main loop itself.
+ * The host drives the driver with `EspruinoBoard.eval`, over the control link the
+ * engine's `.boot0` shim opens, not the console: the Linux build's console input is
+ * racy (its input thread appends to the event the main loop is reading; seen as
+ * garbled and re-executed lines, e.g. one publish run four times), which a test of
+ * exactly-once cannot afford. Socket data is read by the main loop itself.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import mqtt from "mqtt";
@@ -63,62 +62,7 @@ C.onPublished=function(id){ev(["published",id]);};
 C.onSubscribed=function(f,c){ev(["subscribed",f,c]);};
 C.onError=function(c,d){ev(["error",c,d]);};
 C.connect();
-var ctl=require("net").connect({host:"127.0.0.1",port:H.ctl},function(){ctl.write("READY\n");}), cbuf="";
-ctl.on("data",function(d){cbuf+=d;var i;while((i=cbuf.indexOf("\n"))>=0){var line=cbuf.substr(0,i),r;cbuf=cbuf.substr(i+1);
-try{r="="+JSON.stringify(eval(line));}catch(e){r="!"+e;}ctl.write(r+"\n");}});
 `;
-
-/** The host end of the control socket: one line out, one answer back. */
-class Control {
-  private server = net.createServer((s) => this.accept(s));
-  private sock: net.Socket | null = null;
-  private buf = "";
-  private waiting: ((line: string) => void)[] = [];
-  private ready: (() => void)[] = [];
-  port = 0;
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-  private accept(s: net.Socket): void {
-    this.sock?.destroy();
-    this.sock = s;
-    this.buf = "";
-    this.waiting = [];
-    s.setEncoding("latin1");
-    s.on("data", (d: string) => {
-      this.buf += d;
-      let i: number;
-      while ((i = this.buf.indexOf("\n")) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        if (line === "READY") for (const f of this.ready.splice(0)) f();
-        else this.waiting.shift()?.(line);
-      }
-    });
-    s.on("error", () => {});
-  }
-  /** Resolves when a driver has connected (again, after a restart). */
-  whenReady(): Promise<void> {
-    return new Promise((r) => this.ready.push(r));
-  }
-  async eval<T = unknown>(code: string): Promise<T> {
-    const s = this.sock;
-    if (!s) throw new Error("no driver connected");
-    const answer = new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no answer to ${code}`)), 10000);
-      this.waiting.push((l) => { clearTimeout(t); resolve(l); });
-    });
-    s.write(code + "\n");
-    const a = await answer;
-    if (a.startsWith("!")) throw new Error(`driver: ${code}: ${a.slice(1)}`);
-    return (a === "=undefined" || a === "=" ? undefined : JSON.parse(a.slice(1))) as T;
-  }
-  close(): void {
-    this.sock?.destroy();
-    this.server.close();
-  }
-}
 
 const open: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -158,15 +102,10 @@ function events(b: EspruinoBoard): Ev[] {
 
 interface Device {
   b: EspruinoBoard;
-  ctl: Control;
 }
 
 async function device(broker: Broker, id: string, opts: { ka?: number; clean?: boolean; will?: string; dir?: string } = {}): Promise<Device> {
-  const ctl = new Control();
-  await ctl.listen();
-  open.push(async () => ctl.close());
-  const ready = ctl.whenReady();
-  const test = { port: broker.port, ctl: ctl.port, id, ka: opts.ka ?? 30, clean: opts.clean ?? true, will: opts.will ?? null };
+  const test = { port: broker.port, id, ka: opts.ka ?? 30, clean: opts.clean ?? true, will: opts.will ?? null };
   const b = await startEspruinoBoard({
     appCode: DRIVER,
     settings: null,
@@ -175,8 +114,7 @@ async function device(broker: Broker, id: string, opts: { ka?: number; clean?: b
   });
   open.push(() => b.stop());
   await until(() => events(b).some((e) => e[0] === "connect"), 15000, `${id} connected`, () => b.consoleTail());
-  await ready;
-  return { b, ctl };
+  return { b };
 }
 
 
@@ -190,15 +128,15 @@ for (const [name, start, skip] of [
       open.push(() => broker.close());
       const peer = await observe(broker.url, "dev/out/#");
       open.push(() => peer.close());
-      const { b, ctl } = await device(broker, `qos-${name}`);
-      await ctl.eval(`C.subscribe(["dev/in/#"],[2],null)`);
+      const { b } = await device(broker, `qos-${name}`);
+      await b.eval(`C.subscribe(["dev/in/#"],[2],null)`);
       await until(() => events(b).some((e) => e[0] === "subscribed"), 10000, "SUBACK", () => b.consoleTail());
       assert.deepEqual(events(b).find((e) => e[0] === "subscribed"), ["subscribed", "dev/in/#", 2]);
       // peer -> device at each QoS (payload with every kind of byte the codec must carry)
       for (const qos of [0, 1, 2] as const) await peer.client.publishAsync(`dev/in/q${qos}`, Buffer.from(`m${qos}\u0000\u00ff`, "latin1"), { qos });
       // device -> peer at each QoS
       const ids: number[] = [];
-      for (const qos of [0, 1, 2]) ids.push(await ctl.eval<number>(`C.publish("dev/out/q${qos}","d${qos}",${qos},false)`));
+      for (const qos of [0, 1, 2]) ids.push(await b.eval<number>(`C.publish("dev/out/q${qos}","d${qos}",${qos},false)`));
       await until(() => peer.seen.length >= 3 && events(b).filter((e) => e[0] === "message").length >= 3 && events(b).filter((e) => e[0] === "published").length >= 2,
         15000, "three messages each way", () => b.consoleTail());
       await new Promise((r) => setTimeout(r, 700)); // room for a duplicate to show up
@@ -208,7 +146,7 @@ for (const [name, start, skip] of [
       assert.equal(ids[0], 0);
       assert.deepEqual(events(b).filter((e) => e[0] === "published").map((e) => e[1]).sort(), [ids[1], ids[2]].sort(), "PUBACK and PUBCOMP complete exactly the QoS 1 and 2 ids");
       // unsubscribe: nothing more arrives
-      await ctl.eval(`C.unsubscribe(["dev/in/#"])`);
+      await b.eval(`C.unsubscribe(["dev/in/#"])`);
       await new Promise((r) => setTimeout(r, 800));
       await peer.client.publishAsync("dev/in/late", "late", { qos: 1 });
       await new Promise((r) => setTimeout(r, 800));
@@ -243,10 +181,10 @@ for (const [name, start, skip] of [
       const broker = await start();
       open.push(() => broker.close());
       const id = `sess-${name}`;
-      const { b, ctl } = await device(broker, id, { clean: false });
-      await ctl.eval(`C.subscribe(["dev/sess/#"],[1],null)`);
+      const { b } = await device(broker, id, { clean: false });
+      await b.eval(`C.subscribe(["dev/sess/#"],[1],null)`);
       await until(() => events(b).some((e) => e[0] === "subscribed"), 10000, "SUBACK");
-      await ctl.eval(`C.disconnect()`);
+      await b.eval(`C.disconnect()`);
       await until(() => events(b).some((e) => e[0] === "disconnect"), 10000, "DISCONNECT done", () => b.consoleTail());
       await new Promise((r) => setTimeout(r, 300));
       const before = b.uncaught();
@@ -254,9 +192,7 @@ for (const [name, start, skip] of [
       const peer = await mqtt.connectAsync(broker.url, { clientId: `peer-${id}`, reconnectPeriod: 0 });
       await peer.publishAsync("dev/sess/x", "while-off", { qos: 1 });
       await peer.endAsync();
-      const again = ctl.whenReady();
       await b.restart();
-      await again;
       await until(() => events(b).some((e) => e[0] === "message"), 15000, "the queued message after restart", () => b.consoleTail());
       const lastConnect = events(b).filter((e) => e[0] === "connect").at(-1);
       assert.deepEqual(lastConnect, ["connect", true], "session present on the second CONNECT");

@@ -15,9 +15,9 @@
  *      its CRC again, erase the temporary files, `load()`.
  * An interruption before step 6 leaves the old `.bootcde` and `wisp.json` as they were.
  *
- * The REPL side (`InstallRepl`) is whatever frames commands and replies on the wire:
- * the CLI's `EspruinoRepl` (serialport) or `ReplSession` below over any byte link
- * (the page's Web Serial port).
+ * The REPL side (`InstallRepl`) frames commands and replies on the wire: `ReplSession`
+ * below, over any byte link (the CLI's serialport through `EspruinoRepl`, the page's
+ * Web Serial port).
  */
 
 
@@ -380,7 +380,7 @@ export class ReplSession implements InstallRepl {
       }
     }
     throw new InstallError(
-      `no Espruino REPL answered (${last?.message}): is this board running Espruino, at 115200 baud? Press its reset button or power-cycle it, close other programs using the port, or flash the interpreter with \`wisp flash-firmware\``,
+      `no Espruino REPL prompt: the board did not answer a probe (${last?.message}). Is it running Espruino, at this baud rate? Press its reset button or power-cycle it, close other programs using the port, or flash the interpreter with \`wisp flash-firmware\``,
       "NO_PROMPT",
     );
   }

@@ -6,14 +6,13 @@ import fs from "node:fs";
 import os from "node:os";
 import { SerialPort } from "serialport";
 
-export class FlashError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
+import { InstallError } from "./install-protocol.ts";
+
+/** A flashing failure a user can act on; `code` names it. The same class the shared
+ * install protocol throws, so the CLI reports both the same way. */
+export { InstallError as FlashError };
+const FlashError = InstallError;
+type FlashError = InstallError;
 
 /** Open `path` at `baudRate`; maps OS errors to FlashError with a fix where there is one. */
 export async function openPort(path: string, baudRate = 115200): Promise<SerialPort> {

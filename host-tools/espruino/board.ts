@@ -23,10 +23,9 @@
 import { EventEmitter } from "node:events";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Interpreter, findEspruino, ESPRUINO_MISSING } from "./interpreter.ts";
+import { Interpreter, findEspruino, listenForControlLink, ESPRUINO_MISSING } from "./interpreter.ts";
 import { HOST_STATE_FILE, MARKER_PREFIX, SHIM_SOURCE, type ShimHostState } from "./shims.ts";
 import { loadBoard, type BoardConfig } from "../emulator/board.ts";
 import { defaultSettings, type DeviceSettingsJson } from "../emulator/emulator.ts";
@@ -168,10 +167,8 @@ export class EspruinoBoard extends EventEmitter {
    * and the link's blocks count in the shim's (`<wisp:boot0 N>`), not the app's.
    */
   private async startProcess(counted: boolean): Promise<Interpreter> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-    const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
-    fs.writeFileSync(path.join(this.dir, HOST_STATE_FILE), JSON.stringify({ ...this.host, ctl: (server.address() as net.AddressInfo).port }));
+    const link = await listenForControlLink();
+    fs.writeFileSync(path.join(this.dir, HOST_STATE_FILE), JSON.stringify({ ...this.host, ctl: link.port }));
     let it: Interpreter;
     try {
       it = await Interpreter.start({
@@ -182,13 +179,11 @@ export class EspruinoBoard extends EventEmitter {
         onLine: counted ? (line) => this.onLine(line) : undefined,
       });
     } catch (e) {
-      server.close();
+      link.close();
       throw e;
     }
-    this.linked = accepted.then((sock) => it.attachControl(sock));
-    const closeServer = () => server.close();
-    void accepted.then(closeServer);
-    void it.exited.then(closeServer);
+    this.linked = link.accepted.then((sock) => it.attachControl(sock));
+    void it.exited.then(link.close);
     return it;
   }
 

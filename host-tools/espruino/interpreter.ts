@@ -71,6 +71,20 @@ export function controlLinkCode(portExpr: string): string {
     `_ctl.on("data",function(d){b+=d;var i;while((i=b.indexOf("\\n"))>=0){_cq.push(b.substr(0,i));b=b.substr(i+1);setTimeout(${jsStringLiteral(runner)},0)}});`;
 }
 
+/**
+ * A one-shot listener on a free loopback port for the control link an interpreter
+ * opens (controlLinkCode): `accepted` resolves with the first connection, and the
+ * listener closes itself then; `close()` gives up waiting.
+ */
+export async function listenForControlLink(): Promise<{ port: number; accepted: Promise<net.Socket>; close(): void }> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+  const close = () => server.close();
+  void accepted.then(close);
+  return { port: (server.address() as net.AddressInfo).port, accepted, close };
+}
+
 /** The host end of the control socket (useControlSocket). */
 interface ControlLink {
   sock: net.Socket;
@@ -372,16 +386,16 @@ export class Interpreter {
    */
   async useControlSocket(timeoutMs = 10000): Promise<void> {
     if (this.control) return;
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-    const port = (server.address() as net.AddressInfo).port;
-    const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
-    await this.evalOverConsole(`(function(){${controlLinkCode(String(port))}return 1})()`, timeoutMs);
+    const link = await listenForControlLink();
+    await this.evalOverConsole(`(function(){${controlLinkCode(String(link.port))}return 1})()`, timeoutMs).catch((e) => {
+      link.close();
+      throw e;
+    });
     let timer: NodeJS.Timeout | undefined;
     const sock = await Promise.race([
-      accepted,
+      link.accepted,
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error("espruino: the control socket did not connect")), timeoutMs); }),
-    ]).finally(() => { clearTimeout(timer); server.close(); });
+    ]).finally(() => { clearTimeout(timer); link.close(); });
     this.attachControl(sock);
   }
 

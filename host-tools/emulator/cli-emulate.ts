@@ -331,7 +331,9 @@ export async function runEmulate(argv: string[], io: EmulateIo = {}): Promise<nu
     const bat = board.battery;
     emit(
       { type: "status", t: rel(), batteryVolts: bat?.volts() ?? null, batteryPercent: bat?.percent() ?? null, mAh: r.mAh, avgMa: r.avgMa, memory: board.memory().usage },
-      `${stamp()} status: ${bat ? `battery ${bat.volts().toFixed(3)} V ${bat.percent().toFixed(1)}% | ` : ""}energy ${r.mAh.toFixed(3)} mAh, avg ${r.avgMa.toFixed(2)} mA | memory ${board.memory().usage} blocks`,
+      // No blocks here: the V8 engine's process.memory() walks globals and cannot see what
+      // the app holds in closures (memory.ts); `--engine espruino` reports counted blocks.
+      `${stamp()} status: ${bat ? `battery ${bat.volts().toFixed(3)} V ${bat.percent().toFixed(1)}% | ` : ""}energy ${r.mAh.toFixed(3)} mAh, avg ${r.avgMa.toFixed(2)} mA`,
     );
   };
   let statusTimer = 0;

@@ -6,18 +6,16 @@
  * keep the state in one place.
  */
 import type { Client } from "./client";
-import { encodePublish, encodeSubscribe, encodeUnsubscribe, setDup, setPublishId } from "./encode";
+import { encodeAck, encodePublish, encodeSubscribe, encodeUnsubscribe, setDup, setPublishId } from "./encode";
 import { ERR_BUFFER_TOO_SMALL, ERR_PACKET_TOO_LARGE } from "./errors";
 import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC } from "./inflight";
 import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK } from "./packet";
 import * as R from "./results";
+import { S_CONNACK, S_CONNECTED } from "./results";
 import { SUB_FAILED, SUB_NEW, SUB_OK, UNSUB_NEW, UNSUB_SENT, SUB_SENT } from "./subscriptions";
 import { topicMatches } from "./topic";
 import { get16 } from "./u16";
 
-/** Connection state "connected" (client.ts S_CONNECTED). */
-const CONNECTED = 4;
-const AWAITING_CONNACK = 3;
 
 /** One complete packet from the broker (in c.reader.packet). */
 export function handlePacket(c: Client): void {
@@ -29,7 +27,7 @@ export function handlePacket(c: Client): void {
     connack(c, pk.sessionPresent, pk.returnCode);
     return;
   }
-  if (c.state !== CONNECTED) {
+  if (c.state !== S_CONNECTED) {
     c.drop(R.ERR_UNEXPECTED, "packet type " + t + " before CONNACK");
     return;
   }
@@ -37,11 +35,12 @@ export function handlePacket(c: Client): void {
     const id = pk.id;
     const qos = pk.qos;
     if (qos === 2) {
-      if (f.rxHas(id)) {
-        c.sendAck(PUBREC, id); // a re-send before PUBREL: already delivered
+      const had = f.rxAdd(id);
+      if (had > 0) {
+        c.send(c.tx, encodeAck(c.tx, PUBREC, id)); // a re-send before PUBREL: already delivered
         return;
       }
-      if (!f.rxAdd(id)) {
+      if (had < 0) {
         // Not delivered, not acknowledged: close, so the broker re-sends it (with a
         // persistent session) once PUBRELs have freed the table. Never a duplicate.
         c.drop(R.ERR_QOS2_FULL, "id " + id + " topic " + r.str(pk.topicOff, pk.topicLen));
@@ -49,8 +48,7 @@ export function handlePacket(c: Client): void {
       }
     }
     deliver(c, r.str(pk.topicOff, pk.topicLen), r.str(pk.payloadOff, pk.payloadLen), qos, pk.retain);
-    if (qos === 1) c.sendAck(PUBACK, id);
-    else if (qos === 2) c.sendAck(PUBREC, id);
+    if (qos > 0) c.send(c.tx, encodeAck(c.tx, qos === 1 ? PUBACK : PUBREC, id));
   } else if (t === PUBACK || t === PUBREC || t === PUBCOMP) {
     const want = t === PUBACK ? F_PUBACK : t === PUBREC ? F_PUBREC : F_PUBCOMP;
     const k = f.find(pk.id);
@@ -58,11 +56,11 @@ export function handlePacket(c: Client): void {
       // Answer every PUBREC (also a repeated one, or one for a flow we no longer hold).
       if (k >= 0 && f.state[k] === F_PUBREC) f.state[k] = F_PUBCOMP;
       else if (k < 0) c.report(R.ERR_UNKNOWN_ID, "PUBREC " + pk.id);
-      c.sendAck(PUBREL, pk.id);
+      c.send(c.tx, encodeAck(c.tx, PUBREL, pk.id));
       return;
     }
     if (k >= 0 && f.state[k] === want) {
-      f.release(k);
+      f.state[k] = F_FREE;
       const h = c.onPublished;
       if (h !== null) h(pk.id);
       drain(c);
@@ -72,7 +70,7 @@ export function handlePacket(c: Client): void {
     }
   } else if (t === PUBREL) {
     f.rxRemove(pk.id);
-    c.sendAck(PUBCOMP, pk.id);
+    c.send(c.tx, encodeAck(c.tx, PUBCOMP, pk.id));
   } else if (t === SUBACK) {
     const s = c.subs;
     let j = 0;
@@ -94,56 +92,36 @@ export function handlePacket(c: Client): void {
   }
 }
 
-/** CONNACK: a refusal drops; an acceptance re-sends, re-subscribes, births and drains. */
+/**
+ * CONNACK: a refusal drops; an acceptance re-sends, re-subscribes, births and drains.
+ * Unacknowledged messages are re-sent in their original order, DUP set. A QoS 2 flow
+ * past PUBREC re-sends PUBREL when the session is present; when the broker lost the
+ * session, it already had the message, so the flow is complete.
+ */
 function connack(c: Client, sp: boolean, rc: number): void {
-  if (c.state !== AWAITING_CONNACK) {
+  if (c.state !== S_CONNACK) {
     c.drop(R.ERR_UNEXPECTED, "CONNACK out of turn");
     return;
   }
-  c.cancelConnectTimer();
   if (rc !== 0) {
-    c.drop(R.connackError(rc), "CONNACK " + rc);
+    c.drop(R.ERR_CONNACK_PROTOCOL + 1 - rc, "CONNACK " + rc);
     return;
   }
   const now = c.p.millis();
-  c.state = CONNECTED;
+  const f = c.flights;
+  const s = c.subs;
+  c.state = S_CONNECTED;
   c.sessionPresent = sp;
-  c.connectedAt = now;
+  c.upAt = now;
   c.lastRecv = now;
   c.connects++;
   c.p.log("mqtt connected session=" + (sp ? 1 : 0));
-  if (!sp) c.flights.rxClear();
-  resend(c, sp);
-  // Subscriptions: the broker kept them only when the session is present.
-  if (!sp) c.subs.resubscribeAll();
-  if (c.state !== CONNECTED) return;
-  flushSubs(c, SUB_NEW);
-  flushSubs(c, UNSUB_NEW);
-  const bt = c.cfg.birthTopic;
-  if (bt !== null && !c.flights.holds(c.birthId)) {
-    // An unacknowledged birth from an earlier connection was re-sent above: one is enough.
-    const r = sendNew(c, bt, c.cfg.birthMessage, c.cfg.birthQos, c.cfg.birthRetain);
-    if (r < 0) c.report(r, "birth " + bt);
-    c.birthId = r > 0 ? r : 0;
-  }
-  drain(c);
-  c.startKeepAlive();
-  const h = c.onConnect;
-  if (h !== null) h(sp);
-}
-
-/**
- * After CONNACK: re-send unacknowledged messages in their original order, DUP set.
- * A QoS 2 flow past PUBREC re-sends PUBREL when the session is present; when the
- * broker lost the session, it already had the message, so the flow is complete.
- */
-function resend(c: Client, sp: boolean): void {
-  const f = c.flights;
-  const n = f.used();
+  if (!sp) f.rxRemove(-1);
+  const n = f.state.length - f.free();
   for (let k = 0; k < n; k++) {
     const i = f.oldest(k);
     if (f.state[i] === F_PUBCOMP) {
-      if (sp) c.sendAck(PUBREL, f.id[i]);
+      if (sp) c.send(c.tx, encodeAck(c.tx, PUBREL, f.id[i]));
       else {
         const id = f.id[i];
         f.state[i] = F_FREE;
@@ -155,6 +133,27 @@ function resend(c: Client, sp: boolean): void {
       c.send(f.buf[i], f.len[i]);
     }
   }
+  // Subscriptions: the broker kept them only when the session is present; pending
+  // unsubscribes are moot when it lost the session.
+  if (!sp) {
+    s.remove(UNSUB_NEW, 0);
+    s.move(-1, -1, SUB_NEW, 0);
+  }
+  if (c.state !== S_CONNECTED) return;
+  flushSubs(c, SUB_NEW);
+  flushSubs(c, UNSUB_NEW);
+  const bt = c.cfg.birthTopic;
+  if (bt !== null && (c.birthId <= 0 || f.find(c.birthId) < 0)) {
+    // An unacknowledged birth from an earlier connection was re-sent above: one is enough.
+    const r = sendNew(c, bt, c.cfg.birthMessage, c.cfg.birthQos, c.cfg.birthRetain);
+    if (r < 0) c.report(r, "birth " + bt);
+    c.birthId = r > 0 ? r : 0;
+  }
+  drain(c);
+  const ka = c.cfg.connect.keepAlive;
+  if (c.state === S_CONNECTED) c.arm(ka > 0 ? ka * 1000 : -1);
+  const h = c.onConnect;
+  if (h !== null) h(sp);
 }
 
 /** A malformed or oversized packet from the broker. */
@@ -172,7 +171,7 @@ export function badPacket(c: Client, code: number): void {
     // Skipped: acknowledge it, so the broker does not hold it forever; it was reported, never delivered.
     if (pk.qos > 0 && pk.topicLen >= 0 && pk.topicOff + pk.topicLen + 2 <= c.reader.cap) {
       const id = get16(c.reader.rx, pk.topicOff + pk.topicLen);
-      if (id !== 0) c.sendAck(pk.qos === 1 ? PUBACK : PUBREC, id);
+      if (id !== 0) c.send(c.tx, encodeAck(c.tx, pk.qos === 1 ? PUBACK : PUBREC, id));
     }
     return;
   }
@@ -196,7 +195,7 @@ function deliver(c: Client, topic: string, payload: string, qos: number, retain:
 function nextId(c: Client): number {
   for (let n = 0; n < 65535; n++) {
     c.lastId = c.lastId >= 65535 ? 1 : c.lastId + 1;
-    if (!c.flights.holds(c.lastId) && !c.subs.usesId(c.lastId)) return c.lastId;
+    if (c.flights.find(c.lastId) < 0 && !c.subs.usesId(c.lastId)) return c.lastId;
   }
   return 0;
 }
@@ -216,7 +215,7 @@ export function sendNew(c: Client, topic: string, payload: string, qos: number, 
   if (id === 0) return R.ERR_NO_ID;
   const n = encodePublish(f.buf[k], topic, payload, qos, retain, false, id);
   if (n < 0) return n;
-  f.claim(k, id, n, qos);
+  f.claim(k, id, n, qos); // QoS 1 -> F_PUBACK, 2 -> F_PUBREC
   c.send(f.buf[k], n);
   return id;
 }
@@ -225,7 +224,7 @@ export function sendNew(c: Client, topic: string, payload: string, qos: number, 
 export function drain(c: Client): void {
   const q = c.ring;
   const f = c.flights;
-  while (q.count > 0 && c.state === CONNECTED) {
+  while (q.count > 0 && c.state === S_CONNECTED) {
     const i = q.head;
     const qb = q.buf[i];
     const n = q.len[i];
@@ -273,7 +272,7 @@ export function flushSubs(c: Client, st: number): number {
   if (id === 0) return R.ERR_NO_ID;
   const n = st === SUB_NEW ? encodeSubscribe(c.tx, id, fl, q) : encodeUnsubscribe(c.tx, id, fl);
   if (n >= 0) {
-    s.markSent(st, -1, id);
+    s.move(st, -1, st + 1, id); // SUB_NEW -> SUB_SENT, UNSUB_NEW -> UNSUB_SENT
     c.send(c.tx, n);
     return id;
   }
@@ -293,7 +292,7 @@ export function flushSubs(c: Client, st: number): number {
       if (first === 0) first = m;
       continue;
     }
-    s.markSent(st, i, one);
+    s.move(st, i, st + 1, one);
     c.send(c.tx, m);
     if (first === 0) first = one;
   }

@@ -2,7 +2,9 @@
  * The in-flight table: outgoing QoS 1/2 PUBLISHes awaiting their acks, each encoded
  * once into its own fixed slot (re-sent from there, DUP set in place), in the order
  * they were sent; and the incoming QoS 2 ids received and not yet released by PUBREL.
- * Parallel arrays of numbers: no object per slot.
+ * Parallel arrays of numbers: no object per slot. Few methods: on Espruino each one
+ * holds RAM for good, so one-line operations are done in place by the callers
+ * (free a slot: state F_FREE; holds(id): id > 0 && find(id) >= 0).
  */
 export const F_FREE = 0;
 export const F_PUBACK = 1; // QoS 1 PUBLISH sent
@@ -19,10 +21,8 @@ export class InflightTable {
   private seq = 0;
   /** Incoming QoS 2 ids awaiting PUBREL (0 = free entry). */
   rIds: number[] = [];
-  slotSize: number;
 
   constructor(slots: number, slotSize: number, qos2Ids: number) {
-    this.slotSize = slotSize;
     for (let i = 0; i < slots; i++) {
       this.buf.push(bytesNew(slotSize));
       this.len.push(0);
@@ -40,26 +40,17 @@ export class InflightTable {
     return n;
   }
 
-  used(): number {
-    return this.state.length - this.free();
-  }
-
   freeSlot(): number {
     for (let i = 0; i < this.state.length; i++) if (this.state[i] === F_FREE) return i;
     return -1;
   }
 
-  /** Slot k now holds a PUBLISH of n bytes with this id, sent at this QoS. */
-  claim(k: number, id: number, n: number, qos: number): void {
-    this.len[k] = n;
-    this.id[k] = id;
-    this.state[k] = qos === 1 ? F_PUBACK : F_PUBREC;
-    this.seq++;
-    this.order[k] = this.seq;
-  }
-
-  /** Slot k from a saved session: its flow state as saved, sent after every slot restored before it. */
-  restore(k: number, state: number, id: number, n: number): void {
+  /**
+   * Slot k now holds a PUBLISH of n bytes with this id in flow state `state`
+   * (F_PUBACK = QoS 1 sent, F_PUBREC = QoS 2 sent, so a new PUBLISH passes its QoS;
+   * a restored slot its saved state), sent after every slot claimed before it.
+   */
+  claim(k: number, id: number, n: number, state: number): void {
     this.len[k] = n;
     this.id[k] = id;
     this.state[k] = state;
@@ -67,20 +58,11 @@ export class InflightTable {
     this.order[k] = this.seq;
   }
 
-  release(k: number): void {
-    this.state[k] = F_FREE;
-    this.id[k] = 0;
-  }
-
   /** The used slot holding id, or -1. */
   find(id: number): number {
     let k = -1;
     for (let i = 0; i < this.id.length; i++) if (this.id[i] === id && this.state[i] !== F_FREE) k = i;
     return k;
-  }
-
-  holds(id: number): boolean {
-    return id > 0 && this.find(id) >= 0;
   }
 
   /** Slot index of the k-th oldest used slot (order of sending), or -1. */
@@ -98,32 +80,21 @@ export class InflightTable {
     return best;
   }
 
-  clear(): void {
-    for (let i = 0; i < this.state.length; i++) this.release(i);
-  }
-
   // Incoming QoS 2 ids.
 
-  rxHas(id: number): boolean {
-    for (const v of this.rIds) if (v === id) return true;
-    return false;
-  }
-
-  rxAdd(id: number): boolean {
+  /** Remember id: 0 added, 1 already held (a re-send before PUBREL), -1 table full. */
+  rxAdd(id: number): number {
+    let k = -1;
     for (let i = 0; i < this.rIds.length; i++) {
-      if (this.rIds[i] === 0) {
-        this.rIds[i] = id;
-        return true;
-      }
+      if (this.rIds[i] === id) return 1;
+      if (k < 0 && this.rIds[i] === 0) k = i;
     }
-    return false;
+    if (k >= 0) this.rIds[k] = id;
+    return k < 0 ? -1 : 0;
   }
 
+  /** Forget id (PUBREL); every id when id < 0 (the broker lost the session). */
   rxRemove(id: number): void {
-    for (let i = 0; i < this.rIds.length; i++) if (this.rIds[i] === id) this.rIds[i] = 0;
-  }
-
-  rxClear(): void {
-    for (let i = 0; i < this.rIds.length; i++) this.rIds[i] = 0;
+    for (let i = 0; i < this.rIds.length; i++) if (id < 0 || this.rIds[i] === id) this.rIds[i] = 0;
   }
 }

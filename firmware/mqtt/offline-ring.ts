@@ -1,7 +1,9 @@
 /**
  * The offline queue: a ring of PUBLISH packets encoded while the client could not
  * send them (placeholder packet id 1, patched when each is sent), oldest first.
- * When full, the oldest is dropped to keep the newest.
+ * When full, the oldest is dropped to keep the newest. The k-th oldest is in slot
+ * (head + k) % buf.length; the session image (session-image.ts) reads and refills it
+ * in place.
  */
 import { encodePublish } from "./encode";
 
@@ -16,19 +18,13 @@ export class OfflineRing {
   qos: number[] = [];
   head = 0;
   count = 0;
-  slotSize: number;
 
   constructor(slots: number, slotSize: number) {
-    this.slotSize = slots > 0 ? slotSize : 0;
     for (let i = 0; i < slots; i++) {
       this.buf.push(bytesNew(slotSize));
       this.len.push(0);
       this.qos.push(0);
     }
-  }
-
-  capacity(): number {
-    return this.buf.length;
   }
 
   /** Encode and store; RING_STORED, RING_DROPPED_OLDEST, or a codec error (nothing changed). */
@@ -52,27 +48,5 @@ export class OfflineRing {
   shift(): void {
     this.head = (this.head + 1) % this.buf.length;
     this.count--;
-  }
-
-  /** Slot index of the k-th oldest message. */
-  at(k: number): number {
-    return (this.head + k) % this.buf.length;
-  }
-
-  /** Put back a saved message as the newest (session restore); false when full or too large. */
-  restore(qos: number, data: string, from: number, n: number): boolean {
-    if (this.count === this.buf.length || n > this.slotSize) return false;
-    const k = (this.head + this.count) % this.buf.length;
-    const b = this.buf[k];
-    for (let j = 0; j < n; j++) byteSet(b, j, strByte(data, from + j));
-    this.len[k] = n;
-    this.qos[k] = qos;
-    this.count++;
-    return true;
-  }
-
-  clear(): void {
-    this.head = 0;
-    this.count = 0;
   }
 }

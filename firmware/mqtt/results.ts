@@ -3,7 +3,16 @@
  * numbers, so publish() and friends return an id, a status or an error in one
  * number without allocating. `clientErrorName` covers these and the codec's.
  */
-import { ERR_PACKET_TOO_LARGE, errorName } from "./errors";
+import { errorName } from "./errors";
+
+/** Connection states (Client.state); here, not in client.ts, so flows.ts and conn.ts need no import cycle (Lua follows them). */
+export const S_IDLE = 0;
+export const S_WAIT_WIFI = 1;
+export const S_OPENING = 2;
+export const S_CONNACK = 3;
+export const S_CONNECTED = 4;
+export const S_BACKOFF = 5;
+export const S_STOPPED = 6;
 
 /** publish(): the message waits in the offline queue (sent, in order, after reconnect). */
 export const QUEUED = 65536;
@@ -38,19 +47,6 @@ export const ERR_UNKNOWN_ID = -61; // an acknowledgement for a packet id not in 
  * flash with the code instead of an array of strings held in RAM from boot.
  */
 
-/** True for the CONNACK refusals retrying soon cannot fix (1, 2, 4, 5: not 3, server unavailable). */
-export function isRefusal(code: number): boolean {
-  return isConnackError(code) && code !== ERR_CONNACK_SERVER;
-}
-
-/**
- * True when the broker broke the protocol: a codec error on what it sent (-1..-29),
- * except a packet merely too large for our RX buffer, or a packet it must not send.
- */
-export function isBrokerFault(code: number): boolean {
-  return (code < 0 && code > ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === ERR_UNEXPECTED;
-}
-
 /** True for any CONNACK refusal (return codes 1..5, ERR_CONNACK_*). */
 export function isConnackError(code: number): boolean {
   return code <= ERR_CONNACK_PROTOCOL && code >= ERR_CONNACK_AUTH;
@@ -62,11 +58,6 @@ export function isConnackError(code: number): boolean {
  */
 export function isPacketId(r: number): boolean {
   return r > 0 && r < QUEUED;
-}
-
-/** The error for CONNACK return code rc (1..5). */
-export function connackError(rc: number): number {
-  return ERR_CONNACK_PROTOCOL + 1 - rc;
 }
 
 /** A readable name for any client or codec result code. */

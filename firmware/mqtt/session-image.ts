@@ -5,7 +5,7 @@
  * 16-bit big-endian fields. decodeSession validates the whole image (and the client
  * id) before it touches any state.
  */
-import { F_PUBACK, F_PUBCOMP, InflightTable } from "./inflight";
+import { F_FREE, F_PUBACK, F_PUBCOMP, InflightTable } from "./inflight";
 import { OfflineRing } from "./offline-ring";
 
 const SESSION_MAGIC = "WS1";
@@ -20,7 +20,7 @@ function sget16(s: string, o: number): number {
 
 export function encodeSession(clientId: string, lastId: number, f: InflightTable, q: OfflineRing): string {
   let s = SESSION_MAGIC + chr2(strLen(clientId)) + clientId + chr2(lastId);
-  const n = f.used();
+  const n = f.state.length - f.free();
   s += chr2(n);
   for (let k = 0; k < n; k++) {
     const i = f.oldest(k);
@@ -32,7 +32,7 @@ export function encodeSession(clientId: string, lastId: number, f: InflightTable
   for (const id of f.rIds) if (id !== 0) s += chr2(id);
   s += chr2(q.count);
   for (let k = 0; k < q.count; k++) {
-    const i = q.at(k);
+    const i = (q.head + k) % q.buf.length;
     s += chr2(q.qos[i]) + chr2(q.len[i]) + bytesToStr(q.buf[i], 0, q.len[i]);
   }
   return s;
@@ -50,12 +50,13 @@ export function decodeSession(s: string, clientId: string, f: InflightTable, q: 
   const nf = sget16(s, o);
   o += 2;
   if (nf > f.buf.length) return -1;
+  const fSize = nf > 0 ? bytesLen(f.buf[0]) : 0;
   const fStart = o;
   for (let k = 0; k < nf; k++) {
     if (o + 6 > len) return -1;
     const st = sget16(s, o);
     const n = sget16(s, o + 4);
-    if (st < F_PUBACK || st > F_PUBCOMP || n > f.slotSize || o + 6 + n > len) return -1;
+    if (st < F_PUBACK || st > F_PUBCOMP || n > fSize || o + 6 + n > len) return -1;
     o += 6 + n;
   }
   if (o + 2 > len) return -1;
@@ -65,30 +66,34 @@ export function decodeSession(s: string, clientId: string, f: InflightTable, q: 
   o = rStart + nr * 2;
   const nq = sget16(s, o);
   o += 2;
-  if (nq > q.capacity()) return -1;
+  const qCap = q.buf.length;
+  if (nq > qCap) return -1;
+  const qSize = nq > 0 ? bytesLen(q.buf[0]) : 0;
   const qStart = o;
   for (let k = 0; k < nq; k++) {
     if (o + 4 > len) return -1;
     const n = sget16(s, o + 2);
-    if (n > q.slotSize || o + 4 + n > len) return -1;
+    if (n > qSize || o + 4 + n > len) return -1;
     o += 4 + n;
   }
   // Valid: apply.
-  f.clear();
+  for (let k = 0; k < f.state.length; k++) f.state[k] = F_FREE;
   o = fStart;
   for (let k = 0; k < nf; k++) {
     const n = sget16(s, o + 4);
-    f.restore(k, sget16(s, o), sget16(s, o + 2), n);
-    const b = f.buf[k];
-    for (let j = 0; j < n; j++) byteSet(b, j, strByte(s, o + 6 + j));
+    f.claim(k, sget16(s, o + 2), n, sget16(s, o));
+    strCopy(s, o + 6, n, f.buf[k], 0);
     o += 6 + n;
   }
   for (let i = 0; i < f.rIds.length; i++) f.rIds[i] = i < nr ? sget16(s, rStart + i * 2) : 0;
-  q.clear();
+  q.head = 0;
+  q.count = nq;
   o = qStart;
   for (let k = 0; k < nq; k++) {
     const n = sget16(s, o + 2);
-    q.restore(sget16(s, o), s, o + 4, n);
+    q.qos[k] = sget16(s, o);
+    q.len[k] = n;
+    strCopy(s, o + 4, n, q.buf[k], 0);
     o += 4 + n;
   }
   return lastId;

@@ -38,7 +38,6 @@ export class Client {
   sessionPresent = false;
   dropped = 0;
   oversized = 0;
-  connects = 0;
   /** The last error reported (0 = none). */
   lastError = 0;
   /** Why the client last backed off further (refusal, ERR_TAKEOVER, ERR_BROKER_FAULTS, bad CONNECT): for the app to publish and clear. */
@@ -67,23 +66,21 @@ export class Client {
   upAt = 0;
   /** Packet id of the birth while it is in flight (0 = none): a reconnect re-sends it rather than queueing another. */
   birthId = 0;
-  pingOut = false;
+  /** When the PINGREQ awaiting its answer was sent (-1 = none). */
+  pingAt = -1;
   /** Generation of the link disconnect() is closing (-1 = none). */
-  closingGen = -1;
+  closing = -1;
   private link: Link | null = null;
   private lastSent = 0;
-  private pingAt = 0;
-  /** A write threw: the link is dead, the drop follows from the timer (with `why`). */
-  private writeBroken = false;
-  private why = "";
+  /** Why a write threw (null = it did not): the link is dead, the drop follows from the timer. */
+  private broke: string | null = null;
   /** The one timer (-1 = none) and its closure. */
   private tm = -1;
   private tick: () => void;
-  // Back-off: ordinary failures in a row; rounds of the longer back-off since the last
-  // healthy connection; connections in a row that failed soon after CONNACK or on a
-  // protocol error, and how many of them were protocol errors.
-  private attempt = 0;
-  private strikes = 0;
+  // Back-off: ordinary failures in a row (>= 0), or minus the rounds of the longer
+  // back-off since the last healthy connection; connections in a row that failed soon
+  // after CONNACK or on a protocol error, and how many of them were protocol errors.
+  private bo = 0;
   private faults = 0;
   private protoFaults = 0;
 
@@ -98,10 +95,34 @@ export class Client {
     this.tick = () => {
       this.tm = -1;
       const s = this.state;
-      if (this.writeBroken && this.link !== null) this.drop(R.ERR_WRITE, this.why);
-      else if (s === S_CONNECTED) this.keepAlive();
+      if (this.broke !== null && this.link !== null) this.drop(R.ERR_WRITE, this.broke);
       else if (s === S_CONNACK || s === S_OPENING) this.drop(R.ERR_CONNECT_TIMEOUT, "no CONNACK in time");
       else if (s === S_WAIT_WIFI || s === S_BACKOFF) this.attemptConnect();
+      else if (s === S_CONNECTED && this.cfg.connect.keepAlive > 0) {
+        // Keep-alive: PINGREQ when nothing was sent or nothing received for the
+        // keep-alive; no answer in time: dead link.
+        const ka = this.cfg.connect.keepAlive * 1000;
+        const wait = this.cfg.pingTimeoutMs > 0 ? this.cfg.pingTimeoutMs : this.cfg.connect.keepAlive * 500;
+        const now = this.p.millis();
+        let next = 0;
+        if (this.pingAt >= 0) {
+          if (now - this.pingAt >= wait) {
+            this.drop(R.ERR_DEAD_LINK, "");
+            return;
+          }
+          next = this.pingAt + wait - now;
+        } else {
+          const idle = now - (this.lastSent < this.lastRecv ? this.lastSent : this.lastRecv);
+          if (idle >= ka) {
+            this.pingAt = now;
+            this.send(this.tx, encodeEmpty(this.tx, PINGREQ));
+            next = wait;
+          } else {
+            next = ka - idle;
+          }
+        }
+        this.arm(next > 0 ? next : 1);
+      }
     };
   }
 
@@ -110,8 +131,7 @@ export class Client {
   /** Start connecting; reconnects after every failure until disconnect(). */
   connect(): void {
     if (this.state !== S_IDLE && this.state !== S_STOPPED) return;
-    this.attempt = 0;
-    this.strikes = 0;
+    this.bo = 0;
     this.faults = 0;
     this.protoFaults = 0;
     this.attemptConnect();
@@ -125,9 +145,13 @@ export class Client {
    */
   disconnect(): boolean {
     if (this.state === S_CONNECTED) this.send(this.tx, encodeEmpty(this.tx, DISCONNECT));
-    const closing = this.link !== null && !this.writeBroken;
-    this.closingGen = closing ? this.gen : -1;
-    this.closeLink();
+    const l = this.link;
+    const closing = l !== null && this.broke === null;
+    this.closing = closing ? this.gen : -1;
+    this.link = null;
+    this.gen++;
+    this.arm(-1);
+    if (l !== null) l.close();
     const was = this.state;
     this.state = S_STOPPED;
     if (was === S_CONNECTED || was === S_CONNACK) this.lost(0, "disconnected");
@@ -185,20 +209,16 @@ export class Client {
 
   /** Save the persistent-session state (session-image.ts) to Storage file `name` (before deep sleep). */
   saveSession(name: string): boolean {
-    return this.p.storageWrite(name, encodeSession(this.cfg.connect.clientId, this.lastId, this.flights, this.ring));
+    return this.p.storageWrite(name, encodeSession(this));
   }
 
   /** Load the session saved under `name`; false (state untouched) when absent, for another client id or unreadable. */
   restoreSession(name: string): boolean {
     const s = this.p.storageRead(name);
     if (s === null) return false;
-    const id = decodeSession(s, this.cfg.connect.clientId, this.flights, this.ring);
-    if (id < 0) {
-      this.report(R.ERR_SESSION_DATA, name);
-      return false;
-    }
-    this.lastId = id;
-    return true;
+    const ok = decodeSession(this, s);
+    if (!ok) this.report(R.ERR_SESSION_DATA, name);
+    return ok;
   }
 
   // ------------------------------------------------------------- connection
@@ -213,7 +233,7 @@ export class Client {
     }
     this.gen++;
     this.state = S_OPENING;
-    this.writeBroken = false;
+    this.broke = null;
     this.reader.reset();
     let l: Link | null = null;
     let why = this.cfg.host;
@@ -234,15 +254,6 @@ export class Client {
     this.arm(this.cfg.connectTimeoutMs);
   }
 
-  /** Close the link (its late events are ignored: new generation) and stop the timer. */
-  private closeLink(): void {
-    const l = this.link;
-    this.link = null;
-    this.gen++;
-    this.arm(-1);
-    if (l !== null) l.close();
-  }
-
   /**
    * @internal The connection is gone (code says why): clean up, then reconnect after a
    * back-off. Refusals, suspected take-overs and repeated protocol errors back off
@@ -252,12 +263,16 @@ export class Client {
    */
   drop(code: number, reason: string): void {
     const was = this.state;
-    this.closeLink();
+    const l = this.link;
+    // Close the link (its late events are ignored: new generation) and stop the timer.
+    this.link = null;
+    this.gen++;
+    this.arm(-1);
+    if (l !== null) l.close();
     if (code !== R.ERR_CLOSED && code !== 0) this.report(code, reason);
     const proto = (code < 0 && code > R.ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === R.ERR_UNEXPECTED;
     if (was === S_CONNECTED && this.p.millis() - this.upAt >= this.cfg.takeoverMs && !proto) {
-      this.attempt = 0;
-      this.strikes = 0;
+      this.bo = 0;
       this.faults = 0;
       this.protoFaults = 0;
     } else if (was === S_CONNECTED || proto) {
@@ -285,7 +300,7 @@ export class Client {
 
   /** Per-connection state that does not survive a connection: requests in flight go out again on the next one. */
   private lost(code: number, reason: string): void {
-    this.pingOut = false;
+    this.pingAt = -1;
     this.subs.move(SUB_SENT, -1, SUB_NEW, 0);
     this.subs.move(UNSUB_SENT, -1, UNSUB_NEW, 0);
     this.p.log("mqtt: closed (" + (reason === "" ? R.clientErrorName(code) : reason) + ")");
@@ -304,14 +319,14 @@ export class Client {
     const c = this.cfg;
     let d = c.backoffMinMs;
     let cap = c.backoffMaxMs;
-    let n = this.attempt;
-    if (severe || this.strikes > 0) {
+    let n = this.bo;
+    if (severe || n < 0) {
       d = c.backoffMaxMs;
       cap = c.backoffCeilingMs > d ? c.backoffCeilingMs : d;
-      n = this.strikes;
-      if (severe) this.strikes++;
+      n = n < 0 ? -n : 0; // strikes so far
+      if (severe) this.bo = -n - 1;
     } else {
-      this.attempt++;
+      this.bo++;
     }
     for (let i = 0; i < n && d < cap; i++) d = d * 2;
     if (d > cap) d = cap;
@@ -325,7 +340,7 @@ export class Client {
    * its drop (a 0 ms timer), nothing else re-arms it.
    */
   arm(ms: number): void {
-    if (ms !== 0 && this.writeBroken && this.link !== null) return;
+    if (ms !== 0 && this.broke !== null && this.link !== null) return;
     if (this.tm >= 0) this.p.cancel(this.tm);
     this.tm = ms >= 0 ? this.p.after(ms, this.tick) : -1;
   }
@@ -341,7 +356,7 @@ export class Client {
   /** @internal */
   send(b: Bytes, n: number): boolean {
     const l = this.link;
-    if (l === null || this.writeBroken || n <= 0) return false;
+    if (l === null || this.broke !== null || n <= 0) return false;
     this.lastSent = this.p.millis();
     let ok = false;
     try {
@@ -349,47 +364,15 @@ export class Client {
     } catch (e) {
       // Dropped from the timer, not here: the caller may be half-way through a table.
       // What was being sent stays in its slot or queue and goes out on the next link.
-      this.why = R.thrownText(e);
-      this.writeBroken = true;
+      this.broke = R.thrownText(e);
       this.arm(0);
     }
     return ok;
-  }
-
-  /** PINGREQ when nothing was sent or nothing received for the keep-alive; no answer in time: dead link. */
-  private keepAlive(): void {
-    const ka = this.cfg.connect.keepAlive * 1000;
-    if (ka <= 0) return;
-    const wait = this.cfg.pingTimeoutMs > 0 ? this.cfg.pingTimeoutMs : this.cfg.connect.keepAlive * 500;
-    const now = this.p.millis();
-    let next = 0;
-    if (this.pingOut) {
-      if (now - this.pingAt >= wait) {
-        this.drop(R.ERR_DEAD_LINK, "");
-        return;
-      }
-      next = this.pingAt + wait - now;
-    } else {
-      const idle = now - (this.lastSent < this.lastRecv ? this.lastSent : this.lastRecv);
-      if (idle >= ka) {
-        this.pingOut = true;
-        this.pingAt = now;
-        this.send(this.tx, encodeEmpty(this.tx, PINGREQ));
-        next = wait;
-      } else {
-        next = ka - idle;
-      }
-    }
-    this.arm(next > 0 ? next : 1);
   }
 }
 
 export { ClientConfig } from "./config";
 export type { MessageHandler } from "./config";
-export { InflightTable } from "./inflight";
-export { OfflineRing } from "./offline-ring";
-export { SubscriptionTable } from "./subscriptions";
-export { decodeSession, encodeSession } from "./session-image";
 // What the tests and apps name; every other code is a number in docs/client.md, and
 // clientErrorName names them all (each export holds RAM in the bundle for good).
 export {

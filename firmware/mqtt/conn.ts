@@ -47,7 +47,7 @@ export class Conn implements LinkHandler {
       pos = r.feed(data, pos);
       if (r.status === PACKET_READY) {
         c.lastRecv = c.p.millis();
-        c.pingOut = false;
+        c.pingAt = -1;
         handlePacket(c);
       } else if (r.status < 0) {
         c.lastRecv = c.p.millis();
@@ -60,8 +60,8 @@ export class Conn implements LinkHandler {
   /** The transport closed: the link disconnect() closed (onClosed), or a lost connection. */
   onClose(reason: string): void {
     const c = this.c;
-    if (this.gen === c.closingGen) {
-      c.closingGen = -1;
+    if (this.gen === c.closing) {
+      c.closing = -1;
       const h = c.onClosed;
       if (h !== null) h();
       return;

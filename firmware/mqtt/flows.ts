@@ -114,7 +114,6 @@ function connack(c: Client, sp: boolean, rc: number): void {
   c.sessionPresent = sp;
   c.upAt = now;
   c.lastRecv = now;
-  c.connects++;
   c.p.log("mqtt connected session=" + (sp ? 1 : 0));
   if (!sp) f.rxRemove(-1);
   const n = f.state.length - f.free();
@@ -228,7 +227,8 @@ export function drain(c: Client): void {
     const i = q.head;
     const qb = q.buf[i];
     const n = q.len[i];
-    if (q.qos[i] === 0) {
+    const qos = shr(byteAt(qb, 0), 1) & 3;
+    if (qos === 0) {
       if (!c.send(qb, n)) return;
     } else {
       const k = f.freeSlot();
@@ -245,7 +245,7 @@ export function drain(c: Client): void {
       const b = f.buf[k];
       bytesCopy(b, 0, qb, 0, n);
       setPublishId(b, id);
-      f.claim(k, id, n, q.qos[i]);
+      f.claim(k, id, n, qos);
       c.send(b, n);
     }
     q.shift();

@@ -1,7 +1,8 @@
 /**
  * The offline queue: a ring of PUBLISH packets encoded while the client could not
  * send them (placeholder packet id 1, patched when each is sent), oldest first.
- * When full, the oldest is dropped to keep the newest. The k-th oldest is in slot
+ * When full, the oldest is dropped to keep the newest. A message's QoS is read from
+ * its first byte (bits 1-2), so no array holds it. The k-th oldest is in slot
  * (head + k) % buf.length; the session image (session-image.ts) reads and refills it
  * in place.
  */
@@ -15,7 +16,6 @@ export const RING_DROPPED_OLDEST = 1;
 export class OfflineRing {
   buf: Bytes[] = [];
   len: number[] = [];
-  qos: number[] = [];
   head = 0;
   count = 0;
 
@@ -23,7 +23,6 @@ export class OfflineRing {
     for (let i = 0; i < slots; i++) {
       this.buf.push(bytesNew(slotSize));
       this.len.push(0);
-      this.qos.push(0);
     }
   }
 
@@ -35,7 +34,6 @@ export class OfflineRing {
     const n = encodePublish(this.buf[k], topic, payload, qos, retain, false, 1);
     if (n < 0) return n;
     this.len[k] = n;
-    this.qos[k] = qos;
     if (full) {
       this.head = (this.head + 1) % cap;
       return RING_DROPPED_OLDEST;

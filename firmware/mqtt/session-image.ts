@@ -5,8 +5,8 @@
  * 16-bit big-endian fields. decodeSession validates the whole image (and the client
  * id) before it touches any state.
  */
-import { F_FREE, F_PUBACK, F_PUBCOMP, InflightTable } from "./inflight";
-import { OfflineRing } from "./offline-ring";
+import type { Client } from "./client";
+import { F_FREE, F_PUBACK, F_PUBCOMP } from "./inflight";
 
 const SESSION_MAGIC = "WS1";
 
@@ -18,8 +18,12 @@ function sget16(s: string, o: number): number {
   return shl(strByte(s, o), 8) | strByte(s, o + 1);
 }
 
-export function encodeSession(clientId: string, lastId: number, f: InflightTable, q: OfflineRing): string {
-  let s = SESSION_MAGIC + chr2(strLen(clientId)) + clientId + chr2(lastId);
+/** The image of client c's session: its client id, packet-id counter, in-flight table and offline queue. */
+export function encodeSession(c: Client): string {
+  const f = c.flights;
+  const q = c.ring;
+  const clientId = c.cfg.connect.clientId;
+  let s = SESSION_MAGIC + chr2(strLen(clientId)) + clientId + chr2(c.lastId);
   const n = f.state.length - f.free();
   s += chr2(n);
   for (let k = 0; k < n; k++) {
@@ -33,47 +37,50 @@ export function encodeSession(clientId: string, lastId: number, f: InflightTable
   s += chr2(q.count);
   for (let k = 0; k < q.count; k++) {
     const i = (q.head + k) % q.buf.length;
-    s += chr2(q.qos[i]) + chr2(q.len[i]) + bytesToStr(q.buf[i], 0, q.len[i]);
+    s += chr2(shr(byteAt(q.buf[i], 0), 1) & 3) + chr2(q.len[i]) + bytesToStr(q.buf[i], 0, q.len[i]);
   }
   return s;
 }
 
-/** Load an image into the tables; returns the saved packet-id counter, or -1 (tables untouched). */
-export function decodeSession(s: string, clientId: string, f: InflightTable, q: OfflineRing): number {
+/** Load an image into client c's tables and packet-id counter; false (nothing touched) when invalid or for another client id. */
+export function decodeSession(c: Client, s: string): boolean {
+  const f = c.flights;
+  const q = c.ring;
+  const clientId = c.cfg.connect.clientId;
   const len = strLen(s);
-  if (len < 5 || s.substring(0, 3) !== SESSION_MAGIC) return -1;
+  if (len < 5 || s.substring(0, 3) !== SESSION_MAGIC) return false;
   const cl = sget16(s, 3);
   let o = 5 + cl;
-  if (o + 4 > len || s.substring(5, 5 + cl) !== clientId) return -1;
+  if (o + 4 > len || s.substring(5, 5 + cl) !== clientId) return false;
   const lastId = sget16(s, o);
   o += 2;
   const nf = sget16(s, o);
   o += 2;
-  if (nf > f.buf.length) return -1;
+  if (nf > f.buf.length) return false;
   const fSize = nf > 0 ? bytesLen(f.buf[0]) : 0;
   const fStart = o;
   for (let k = 0; k < nf; k++) {
-    if (o + 6 > len) return -1;
+    if (o + 6 > len) return false;
     const st = sget16(s, o);
     const n = sget16(s, o + 4);
-    if (st < F_PUBACK || st > F_PUBCOMP || n > fSize || o + 6 + n > len) return -1;
+    if (st < F_PUBACK || st > F_PUBCOMP || n > fSize || o + 6 + n > len) return false;
     o += 6 + n;
   }
-  if (o + 2 > len) return -1;
+  if (o + 2 > len) return false;
   const nr = sget16(s, o);
-  if (nr > f.rIds.length || o + 2 + nr * 2 + 2 > len) return -1;
+  if (nr > f.rIds.length || o + 2 + nr * 2 + 2 > len) return false;
   const rStart = o + 2;
   o = rStart + nr * 2;
   const nq = sget16(s, o);
   o += 2;
   const qCap = q.buf.length;
-  if (nq > qCap) return -1;
+  if (nq > qCap) return false;
   const qSize = nq > 0 ? bytesLen(q.buf[0]) : 0;
   const qStart = o;
   for (let k = 0; k < nq; k++) {
-    if (o + 4 > len) return -1;
+    if (o + 4 > len) return false;
     const n = sget16(s, o + 2);
-    if (n > qSize || o + 4 + n > len) return -1;
+    if (n > qSize || o + 4 + n > len) return false;
     o += 4 + n;
   }
   // Valid: apply.
@@ -91,11 +98,11 @@ export function decodeSession(s: string, clientId: string, f: InflightTable, q: 
   o = qStart;
   for (let k = 0; k < nq; k++) {
     const n = sget16(s, o + 2);
-    q.qos[k] = sget16(s, o);
     q.len[k] = n;
     strCopy(s, o + 4, n, q.buf[k], 0);
     o += 4 + n;
   }
-  return lastId;
+  c.lastId = lastId;
+  return true;
 }
 

@@ -11,8 +11,64 @@ import { loadEspruinoBundle } from "../helpers/artifacts.ts";
 const { exports: w } = loadEspruinoBundle<any>("client");
 const bytes = (b: any, n: number) => Buffer.from(Array.from({ length: n }, (_, i) => b[i]));
 
+/**
+ * A scripted platform: the client's one timer is run by hand (fire()), open() fails
+ * (an ordinary failure) unless `links` is set, Storage is a Map.
+ */
+function scripted() {
+  const t = {
+    delays: [] as number[],
+    due: null as (() => void) | null,
+    links: false,
+    handler: null as any,
+    now: 0,
+    files: new Map<string, string>(),
+    rnd: 0.9999999,
+    fire(): void {
+      const f = t.due;
+      t.due = null;
+      f!();
+    },
+    plat: {
+      millis: () => t.now,
+      after: (ms: number, fn: () => void) => {
+        t.delays.push(ms);
+        t.due = fn;
+        return 1;
+      },
+      cancel: () => {
+        t.due = null;
+      },
+      open: (_h: string, _p: number, _s: boolean, h: any) => {
+        if (!t.links) return null;
+        t.handler = h;
+        return { write: () => true, close: () => {} };
+      },
+      wifiUp: () => true,
+      random: () => t.rnd,
+      log: () => {},
+      storageRead: (n: string) => t.files.get(n) ?? null,
+      storageWrite: (n: string, d: string) => (t.files.set(n, d), true),
+    },
+  };
+  return t;
+}
+
+/** A client on a scripted platform (its tables are the units under test). */
+function client(edit: (cfg: any) => void = () => {}) {
+  const t = scripted();
+  const cfg = new w.ClientConfig();
+  cfg.connect.clientId = "dev1";
+  edit(cfg);
+  return { t, cfg, c: new w.Client(t.plat, cfg) };
+}
+const { c: proto } = client();
+const InflightTable = proto.flights.constructor;
+const OfflineRing = proto.ring.constructor;
+const SubscriptionTable = proto.subs.constructor;
+
 test("in-flight table: claims in sending order, finds by id, frees, remembers incoming QoS 2 ids", () => {
-  const f = new w.InflightTable(3, 64, 2);
+  const f = new InflightTable(3, 64, 2);
   assert.equal(f.free(), 3);
   const a = f.freeSlot();
   f.claim(a, 7, 10, 1);
@@ -39,7 +95,7 @@ test("in-flight table: claims in sending order, finds by id, frees, remembers in
 });
 
 test("offline ring: encoded PUBLISHes, oldest first; when full the oldest is dropped; codec errors change nothing", () => {
-  const q = new w.OfflineRing(2, 64);
+  const q = new OfflineRing(2, 64);
   assert.equal(q.put("t/a", "1", 1, false), 0);
   assert.equal(q.put("t/b", "2", 0, true), 0);
   assert.equal(q.put("t/c", "3", 2, false), 1, "dropped the oldest");
@@ -59,7 +115,7 @@ test("offline ring: encoded PUBLISHes, oldest first; when full the oldest is dro
 });
 
 test("subscription table: requests checked before anything is recorded; sent, lost, resubscribed, removed", () => {
-  const s = new w.SubscriptionTable(2);
+  const s = new SubscriptionTable(2);
   assert.equal(s.add(["a/#", "b/+"], [1, 2], null), 0);
   assert.ok(s.add(["c"], [0], null) < 0, "table full");
   assert.ok(s.add(["bad/#/x"], [0], null) < 0);
@@ -83,99 +139,90 @@ test("subscription table: requests checked before anything is recorded; sent, lo
 });
 
 test("session image: round trip through the tables; a damaged image or another client id changes nothing", () => {
-  const f = new w.InflightTable(2, 64, 2);
-  const q = new w.OfflineRing(2, 64);
+  const small = (cfg: any) => {
+    cfg.inflight = 2;
+    cfg.slotSize = 64;
+    cfg.qos2Ids = 2;
+    cfg.queue = 2;
+  };
+  const { t, c } = client(small);
+  const f = c.flights;
   const k = f.freeSlot();
   for (let i = 0; i < 9; i++) f.buf[k][i] = i + 1;
   f.claim(k, 42, 9, 2);
   assert.equal(f.rxAdd(77), 0);
-  q.put("t", "queued", 1, false);
-  const img = w.encodeSession("dev1", 42, f, q);
-  const f2 = new w.InflightTable(2, 64, 2);
-  const q2 = new w.OfflineRing(2, 64);
-  assert.equal(w.decodeSession(img, "other", f2, q2), -1);
-  assert.equal(w.decodeSession(img.slice(0, -3), "dev1", f2, q2), -1);
-  assert.equal(f2.free() - 2 + q2.count, 0, "untouched");
-  assert.equal(w.decodeSession(img, "dev1", f2, q2), 42);
+  assert.equal(c.publish("t", "queued", 1, false), w.QUEUED);
+  c.lastId = 42;
+  assert.ok(c.saveSession("s"));
+  const img = t.files.get("s")!;
+  const errors: number[] = [];
+  const restoreInto = (edit: (cfg: any) => void, data: string) => {
+    const b = client((cfg) => (small(cfg), edit(cfg)));
+    b.t.files.set("s", data);
+    b.c.onError = (code: number) => errors.push(code);
+    return { ok: b.c.restoreSession("s"), c: b.c };
+  };
+  const other = restoreInto((cfg) => (cfg.connect.clientId = "other"), img);
+  const cut = restoreInto(() => {}, img.slice(0, -3));
+  assert.deepEqual([other.ok, cut.ok], [false, false]);
+  assert.deepEqual(errors, [-54, -54], "ERR_SESSION_DATA");
+  for (const x of [other.c, cut.c]) assert.deepEqual([x.flights.free(), x.queued(), x.lastId], [2, 0, 0], "untouched");
+  assert.equal(client().c.restoreSession("none"), false, "no file");
+  const { ok, c: c2 } = restoreInto(() => {}, img);
+  assert.ok(ok);
+  const f2 = c2.flights;
+  assert.equal(c2.lastId, 42);
   assert.equal(f2.find(42), 0);
   assert.deepEqual([...bytes(f2.buf[0], 9)], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.equal(f2.state[0], 2, "flow state restored");
   assert.equal(f2.rxAdd(77), 1, "incoming QoS 2 id restored");
-  assert.equal(q2.count, 1);
+  assert.equal(c2.queued(), 1);
+  const q2 = c2.ring;
+  const p = mqttPacket.parser({ protocolVersion: 4 });
+  const seen: any[] = [];
+  p.on("packet", (x: any) => seen.push(x));
+  p.parse(bytes(q2.buf[q2.head], q2.len[q2.head]));
+  assert.deepEqual(seen.map((x) => [x.topic, x.payload.toString(), x.qos]), [["t", "queued", 1]]);
 });
 
 test("back-off: ordinary failures double to the max; strikes double from the max to the ceiling; a healthy connection starts over", () => {
-  // A Client on a scripted platform: its timer is run by hand, open() fails (an
-  // ordinary failure) or returns a link the test answers with CONNACK 5 (a refusal: a strike).
-  const delays: number[] = [];
-  let due: (() => void) | null = null;
-  let refuse = false;
-  let handler: any = null;
-  let now = 0;
-  const plat = {
-    millis: () => now,
-    after: (ms: number, fn: () => void) => {
-      delays.push(ms);
-      due = fn;
-      return 1;
-    },
-    cancel: () => {
-      due = null;
-    },
-    open: (_h: string, _p: number, _s: boolean, h: any) => {
-      if (!refuse) return null;
-      handler = h;
-      return { write: () => true, close: () => {} };
-    },
-    wifiUp: () => true,
-    random: () => 0.9999999,
-    log: () => {},
-    storageRead: () => null,
-    storageWrite: () => true,
-  };
-  const cfg = new w.ClientConfig();
-  cfg.backoffMinMs = 100;
-  cfg.backoffMaxMs = 800;
-  cfg.backoffCeilingMs = 6400;
-  cfg.connectTimeoutMs = 5;
-  const c = new w.Client(plat, cfg);
-  const fire = () => {
-    const f = due;
-    due = null;
-    f!();
-  };
+  // open() fails (an ordinary failure), or gives a link the test answers with CONNACK 5 (a refusal: a strike).
+  const { t, cfg, c } = client((cfg) => {
+    cfg.backoffMinMs = 100;
+    cfg.backoffMaxMs = 800;
+    cfg.backoffCeilingMs = 6400;
+  });
   c.connect();
-  for (let i = 0; i < 4; i++) fire();
-  assert.deepEqual(delays, [99, 199, 399, 799, 799]);
+  for (let i = 0; i < 4; i++) t.fire();
+  assert.deepEqual(t.delays, [99, 199, 399, 799, 799]);
   assert.equal(c.state, w.S_BACKOFF);
-  refuse = true;
+  t.links = true;
+  const last = () => t.delays[t.delays.length - 1];
   const strike = () => {
-    fire(); // reconnect: open, CONNECT timer armed
-    handler.onOpen();
-    handler.onData("\x20\x02\x00\x05"); // CONNACK 5: not authorized
-    return delays[delays.length - 1];
+    t.fire(); // reconnect: open, CONNACK timer armed
+    t.handler.onOpen();
+    t.handler.onData("\x20\x02\x00\x05"); // CONNACK 5: not authorized
+    return last();
   };
   assert.deepEqual([strike(), strike(), strike(), strike(), strike()], [799, 1599, 3199, 6399, 6399]);
   assert.equal(c.trouble, -45);
-  refuse = false;
-  fire();
-  assert.equal(delays[delays.length - 1], 6399, "after a strike, ordinary failures stay on the longer back-off until a healthy connection");
-  refuse = true;
-  fire();
-  handler.onOpen();
-  handler.onData("\x20\x02\x00\x00");
+  t.links = false;
+  t.fire();
+  assert.equal(last(), 6399, "after a strike, ordinary failures stay on the longer back-off until a healthy connection");
+  t.links = true;
+  t.fire();
+  t.handler.onOpen();
+  t.handler.onData("\x20\x02\x00\x00");
   assert.ok(c.connected());
-  now += cfg.takeoverMs;
-  handler.onClose("gone");
-  assert.equal(delays[delays.length - 1], 99, "a connection that lasted: from the bottom again");
+  t.now += cfg.takeoverMs;
+  t.handler.onClose("gone");
+  assert.equal(last(), 99, "a connection that lasted: from the bottom again");
   c.disconnect();
   assert.equal(c.state, w.S_STOPPED);
-  const jitter = new w.ClientConfig();
-  jitter.backoffMinMs = 1000;
-  plat.random = () => 0;
-  refuse = false;
-  new w.Client(plat, jitter).connect();
-  assert.equal(delays[delays.length - 1], 500, "jitter: 50 % at the bottom");
+  const j = client((cfg) => (cfg.backoffMinMs = 1000));
+  j.t.rnd = 0;
+  j.c.connect();
+  assert.deepEqual(j.t.delays, [500], "jitter: 50 % at the bottom");
 });
 
 test("result names: every client code named, gaps fall back to the number", () => {

@@ -202,7 +202,7 @@ export class Client {
   /** SUBACK result of a filter: 0..2 granted, 0x80 refused, -1 pending or unknown. */
   subscription(filter: string): number {
     const s = this.subs;
-    const k = s.find(filter);
+    const k = s.filter.indexOf(filter);
     const st = k < 0 ? -1 : s.state[k];
     return st === SUB_OK ? s.qos[k] : st === SUB_FAILED ? 0x80 : -1;
   }

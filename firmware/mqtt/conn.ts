@@ -8,7 +8,7 @@ import type { LinkHandler } from "../hal/platform";
 import type { Client } from "./client";
 import { encodeConnect } from "./encode";
 import { PACKET_READY } from "./errors";
-import { badPacket, handlePacket } from "./flows";
+import { connackOrFault, handlePacket } from "./flows";
 import { ERR_CLOSED, S_CONNACK, S_OPENING } from "./results";
 
 export class Conn implements LinkHandler {
@@ -51,7 +51,7 @@ export class Conn implements LinkHandler {
         handlePacket(c);
       } else if (r.status < 0) {
         c.lastRecv = c.p.millis();
-        badPacket(c, r.status);
+        connackOrFault(c, r.status);
       }
       if (gen !== c.gen) return;
     }

@@ -24,7 +24,7 @@ export function handlePacket(c: Client): void {
   const t = pk.type;
   const f = c.flights;
   if (t === CONNACK) {
-    connack(c, pk.sessionPresent, pk.returnCode);
+    connackOrFault(c, 0);
     return;
   }
   if (c.state !== S_CONNECTED) {
@@ -47,7 +47,7 @@ export function handlePacket(c: Client): void {
         return;
       }
     }
-    deliver(c, r.str(pk.topicOff, pk.topicLen), r.str(pk.payloadOff, pk.payloadLen), qos, pk.retain);
+    deliver(c, r.str(pk.topicOff, pk.topicLen), r.str(pk.payloadOff, pk.payloadLen));
     if (qos > 0) c.send(c.tx, encodeAck(c.tx, qos === 1 ? PUBACK : PUBREC, id));
   } else if (t === PUBACK || t === PUBREC || t === PUBCOMP) {
     const want = t === PUBACK ? F_PUBACK : t === PUBREC ? F_PUBREC : F_PUBCOMP;
@@ -69,7 +69,8 @@ export function handlePacket(c: Client): void {
       c.report(R.ERR_UNKNOWN_ID, (t === PUBACK ? "PUBACK " : "PUBCOMP ") + pk.id);
     }
   } else if (t === PUBREL) {
-    f.rxRemove(pk.id);
+    const j = f.rIds.indexOf(pk.id);
+    if (j >= 0) f.rIds[j] = 0;
     c.send(c.tx, encodeAck(c.tx, PUBCOMP, pk.id));
   } else if (t === SUBACK) {
     const s = c.subs;
@@ -93,12 +94,37 @@ export function handlePacket(c: Client): void {
 }
 
 /**
- * CONNACK: a refusal drops; an acceptance re-sends, re-subscribes, births and drains.
+ * The rare packets, in one function (one function holds less RAM than two on
+ * Espruino): code < 0, a malformed or oversized packet from the broker; code 0, the
+ * CONNACK in c.reader.packet. A refusal drops; an acceptance re-sends, re-subscribes, births and drains.
  * Unacknowledged messages are re-sent in their original order, DUP set. A QoS 2 flow
  * past PUBREC re-sends PUBREL when the session is present; when the broker lost the
  * session, it already had the message, so the flow is complete.
  */
-function connack(c: Client, sp: boolean, rc: number): void {
+export function connackOrFault(c: Client, code: number): void {
+  const pk = c.reader.packet;
+  if (code < 0) {
+    if (code === ERR_PACKET_TOO_LARGE) {
+      c.oversized++;
+      const topic = pk.type === PUBLISH && pk.topicLen >= 0 ? c.reader.str(pk.topicOff, pk.topicLen) : "?";
+      const detail = "type " + pk.type + " topic " + topic + " size " + pk.length;
+      if (c.cfg.closeOnOversize || pk.type !== PUBLISH) {
+        c.drop(code, detail);
+        return;
+      }
+      c.report(code, detail);
+      // Skipped: acknowledge it, so the broker does not hold it forever; it was reported, never delivered.
+      if (pk.qos > 0 && pk.topicLen >= 0 && pk.topicOff + pk.topicLen + 2 <= c.reader.cap) {
+        const id = get16(c.reader.rx, pk.topicOff + pk.topicLen);
+        if (id !== 0) c.send(c.tx, encodeAck(c.tx, pk.qos === 1 ? PUBACK : PUBREC, id));
+      }
+      return;
+    }
+    c.drop(code, "malformed packet from broker");
+    return;
+  }
+  const sp = pk.sessionPresent;
+  const rc = pk.returnCode;
   if (c.state !== S_CONNACK) {
     c.drop(R.ERR_UNEXPECTED, "CONNACK out of turn");
     return;
@@ -115,7 +141,7 @@ function connack(c: Client, sp: boolean, rc: number): void {
   c.upAt = now;
   c.lastRecv = now;
   c.p.log("mqtt connected session=" + (sp ? 1 : 0));
-  if (!sp) f.rxRemove(-1);
+  if (!sp) for (let i = 0; i < f.rIds.length; i++) f.rIds[i] = 0;
   const n = f.state.length - f.free();
   for (let k = 0; k < n; k++) {
     const i = f.oldest(k);
@@ -155,29 +181,10 @@ function connack(c: Client, sp: boolean, rc: number): void {
   if (h !== null) h(sp);
 }
 
-/** A malformed or oversized packet from the broker. */
-export function badPacket(c: Client, code: number): void {
-  const pk = c.reader.packet;
-  if (code === ERR_PACKET_TOO_LARGE) {
-    c.oversized++;
-    const topic = pk.type === PUBLISH && pk.topicLen >= 0 ? c.reader.str(pk.topicOff, pk.topicLen) : "?";
-    const detail = "type " + pk.type + " topic " + topic + " size " + pk.length;
-    if (c.cfg.closeOnOversize || pk.type !== PUBLISH) {
-      c.drop(code, detail);
-      return;
-    }
-    c.report(code, detail);
-    // Skipped: acknowledge it, so the broker does not hold it forever; it was reported, never delivered.
-    if (pk.qos > 0 && pk.topicLen >= 0 && pk.topicOff + pk.topicLen + 2 <= c.reader.cap) {
-      const id = get16(c.reader.rx, pk.topicOff + pk.topicLen);
-      if (id !== 0) c.send(c.tx, encodeAck(c.tx, pk.qos === 1 ? PUBACK : PUBREC, id));
-    }
-    return;
-  }
-  c.drop(code, "malformed packet from broker");
-}
-
-function deliver(c: Client, topic: string, payload: string, qos: number, retain: boolean): void {
+/** A PUBLISH (qos and retain in c.reader.packet) to the matching handlers, then onMessage. */
+function deliver(c: Client, topic: string, payload: string): void {
+  const qos = c.reader.packet.qos;
+  const retain = c.reader.packet.retain;
   const g = c.gen;
   const s = c.subs;
   for (let i = 0; i < s.filter.length; i++) {
@@ -194,7 +201,7 @@ function deliver(c: Client, topic: string, payload: string, qos: number, retain:
 function nextId(c: Client): number {
   for (let n = 0; n < 65535; n++) {
     c.lastId = c.lastId >= 65535 ? 1 : c.lastId + 1;
-    if (c.flights.find(c.lastId) < 0 && !c.subs.usesId(c.lastId)) return c.lastId;
+    if (c.flights.find(c.lastId) < 0 && c.subs.pid.indexOf(c.lastId) < 0) return c.lastId;
   }
   return 0;
 }
@@ -208,7 +215,7 @@ export function sendNew(c: Client, topic: string, payload: string, qos: number, 
     return 0;
   }
   const f = c.flights;
-  const k = f.freeSlot();
+  const k = f.state.indexOf(F_FREE);
   if (k < 0) return R.ERR_INFLIGHT_FULL;
   const id = nextId(c);
   if (id === 0) return R.ERR_NO_ID;
@@ -231,24 +238,25 @@ export function drain(c: Client): void {
     if (qos === 0) {
       if (!c.send(qb, n)) return;
     } else {
-      const k = f.freeSlot();
-      if (k < 0 || n > bytesLen(f.buf[k])) {
-        if (k < 0) return;
+      const k = f.state.indexOf(F_FREE);
+      if (k < 0) return;
+      const b = f.buf[k];
+      if (n > bytesLen(b)) {
         // Larger than an in-flight slot (queue slots configured bigger): cannot be tracked.
         c.report(ERR_BUFFER_TOO_SMALL, "queued message of " + n + " bytes");
-        q.shift();
         c.dropped++;
-        continue;
+      } else {
+        const id = nextId(c);
+        if (id === 0) return;
+        bytesCopy(b, 0, qb, 0, n);
+        setPublishId(b, id);
+        f.claim(k, id, n, qos);
+        c.send(b, n);
       }
-      const id = nextId(c);
-      if (id === 0) return;
-      const b = f.buf[k];
-      bytesCopy(b, 0, qb, 0, n);
-      setPublishId(b, id);
-      f.claim(k, id, n, qos);
-      c.send(b, n);
     }
-    q.shift();
+    // The oldest is sent (or dropped): forget it.
+    q.head = (i + 1) % q.buf.length;
+    q.count--;
   }
 }
 

@@ -4,7 +4,8 @@
  * they were sent; and the incoming QoS 2 ids received and not yet released by PUBREL.
  * Parallel arrays of numbers: no object per slot. Few methods: on Espruino each one
  * holds RAM for good, so one-line operations are done in place by the callers
- * (free a slot: state F_FREE; holds(id): id > 0 && find(id) >= 0).
+ * (free a slot: state F_FREE; a free slot: state.indexOf(F_FREE); holds(id):
+ * id > 0 && find(id) >= 0; PUBREL: its id's entry in rIds set to 0).
  */
 export const F_FREE = 0;
 export const F_PUBACK = 1; // QoS 1 PUBLISH sent
@@ -38,11 +39,6 @@ export class InflightTable {
     let n = 0;
     for (let i = 0; i < this.state.length; i++) if (this.state[i] === F_FREE) n++;
     return n;
-  }
-
-  freeSlot(): number {
-    for (let i = 0; i < this.state.length; i++) if (this.state[i] === F_FREE) return i;
-    return -1;
   }
 
   /**
@@ -84,17 +80,9 @@ export class InflightTable {
 
   /** Remember id: 0 added, 1 already held (a re-send before PUBREL), -1 table full. */
   rxAdd(id: number): number {
-    let k = -1;
-    for (let i = 0; i < this.rIds.length; i++) {
-      if (this.rIds[i] === id) return 1;
-      if (k < 0 && this.rIds[i] === 0) k = i;
-    }
+    if (this.rIds.indexOf(id) >= 0) return 1;
+    const k = this.rIds.indexOf(0);
     if (k >= 0) this.rIds[k] = id;
     return k < 0 ? -1 : 0;
-  }
-
-  /** Forget id (PUBREL); every id when id < 0 (the broker lost the session). */
-  rxRemove(id: number): void {
-    for (let i = 0; i < this.rIds.length; i++) if (id < 0 || this.rIds[i] === id) this.rIds[i] = 0;
   }
 }

@@ -41,10 +41,4 @@ export class OfflineRing {
     this.count++;
     return RING_STORED;
   }
-
-  /** Forget the oldest message (sent, or dropped). */
-  shift(): void {
-    this.head = (this.head + 1) % this.buf.length;
-    this.count--;
-  }
 }

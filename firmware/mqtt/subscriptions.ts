@@ -2,8 +2,9 @@
  * The subscription table: each filter with its QoS, local handler, where it stands
  * with the broker (to send, awaiting SUBACK, granted, refused, to unsubscribe,
  * awaiting UNSUBACK) and the packet id of the request in flight. Parallel arrays;
- * few methods (each holds RAM on Espruino): SUBACK and the SUBACK result are read
- * from the arrays by their callers.
+ * few methods (each holds RAM on Espruino): SUBACK, the SUBACK result, a filter's
+ * entry (filter.indexOf) and whether an id is in use (pid.indexOf) are read from
+ * the arrays by their callers.
  */
 import type { MessageHandler } from "./config";
 import { ERR_QOS, ERR_VALUE } from "./errors";
@@ -29,11 +30,6 @@ export class SubscriptionTable {
     this.max = max;
   }
 
-  find(f: string): number {
-    for (let i = 0; i < this.filter.length; i++) if (this.filter[i] === f) return i;
-    return -1;
-  }
-
   /**
    * Check and record a request: SUBSCRIBE when qos is an array (filters[i] at qos[i],
    * for `handler`), UNSUBSCRIBE when null (an entry keeps its QoS and handler until
@@ -47,12 +43,12 @@ export class SubscriptionTable {
       const e = checkFilter(filters[i]);
       if (e !== 0) return e;
       if (qos !== null && (qos[i] < 0 || qos[i] > 2)) return ERR_QOS;
-      if (this.find(filters[i]) < 0) free--;
+      if (this.filter.indexOf(filters[i]) < 0) free--;
     }
     if (free < 0) return ERR_SUBS_FULL;
     for (let i = 0; i < n; i++) {
       const f = filters[i];
-      let k = this.find(f);
+      let k = this.filter.indexOf(f);
       if (k < 0) {
         k = this.filter.length;
         this.filter.push(f);
@@ -106,10 +102,5 @@ export class SubscriptionTable {
         this.pid[i] = id;
       }
     }
-  }
-
-  usesId(id: number): boolean {
-    for (const v of this.pid) if (v === id) return true;
-    return false;
   }
 }

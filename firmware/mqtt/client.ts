@@ -1,8 +1,9 @@
 /**
  * The MQTT 3.1.1 client session: the connection state machine (connect, back-off,
  * reconnect), keep-alive, and the flows of QoS 0/1/2 both ways. Its tables are units
- * of their own: the in-flight table (inflight.ts), the offline ring (offline-ring.ts),
- * the subscription table (subscriptions.ts) and the session image (session-image.ts);
+ * of their own: the in-flight table (inflight.ts), the subscription table
+ * (subscriptions.ts) and the session image (session-image.ts); the offline queue is
+ * a ring of encoded packets held here (qBuf/qLen/qHead/qCount, no object of its own);
  * the link callbacks are in conn.ts, the packet flows in flows.ts. docs/client.md
  * describes it.
  *
@@ -17,11 +18,10 @@
  */
 import type { ClientPlatform, Link } from "../hal/platform";
 import { ClientConfig, MessageHandler } from "./config";
-import { encodeEmpty } from "./encode";
+import { encodeEmpty, encodePublish } from "./encode";
 import { ERR_PACKET_TOO_LARGE, ERR_QOS } from "./errors";
 import { flushSubs, sendNew } from "./flows";
 import { InflightTable } from "./inflight";
-import { OfflineRing, RING_DROPPED_OLDEST } from "./offline-ring";
 import { DISCONNECT, PINGREQ } from "./packet";
 import { PacketReader } from "./reader";
 import * as R from "./results";
@@ -57,7 +57,16 @@ export class Client {
   reader: PacketReader;
   tx: Bytes;
   flights: InflightTable;
-  ring: OfflineRing;
+  /**
+   * The offline queue: a ring of PUBLISH packets encoded while the client could not
+   * send them (placeholder packet id 1, patched when each is sent), oldest first; the
+   * k-th oldest in slot (qHead + k) % qBuf.length. A message's QoS is read from its
+   * first byte (bits 1-2), so no array holds it.
+   */
+  qBuf: Bytes[] = [];
+  qLen: number[] = [];
+  qHead = 0;
+  qCount = 0;
   subs: SubscriptionTable;
   gen = 0;
   lastId = 0;
@@ -90,7 +99,10 @@ export class Client {
     this.reader = new PacketReader(cfg.rxSize);
     this.tx = bytesNew(cfg.txSize);
     this.flights = new InflightTable(cfg.inflight, cfg.slotSize, cfg.qos2Ids);
-    this.ring = new OfflineRing(cfg.queue, cfg.queueSlotSize > 0 ? cfg.queueSlotSize : cfg.slotSize);
+    for (let i = 0; i < cfg.queue; i++) {
+      this.qBuf.push(bytesNew(cfg.queueSlotSize > 0 ? cfg.queueSlotSize : cfg.slotSize));
+      this.qLen.push(0);
+    }
     this.subs = new SubscriptionTable(cfg.maxSubs);
     this.tick = () => {
       this.tm = -1;
@@ -145,17 +157,8 @@ export class Client {
    */
   disconnect(): boolean {
     if (this.state === S_CONNECTED) this.send(this.tx, encodeEmpty(this.tx, DISCONNECT));
-    const l = this.link;
-    const closing = l !== null && this.broke === null;
-    this.closing = closing ? this.gen : -1;
-    this.link = null;
-    this.gen++;
-    this.arm(-1);
-    if (l !== null) l.close();
-    const was = this.state;
-    this.state = S_STOPPED;
-    if (was === S_CONNECTED || was === S_CONNACK) this.lost(0, "disconnected");
-    return closing;
+    this.drop(0, "disconnected");
+    return this.closing >= 0;
   }
 
   connected(): boolean {
@@ -165,13 +168,25 @@ export class Client {
   /** Returns the packet id (QoS 1/2 sent), 0 (QoS 0 sent), QUEUED, or an error (docs/client.md). */
   publish(topic: string, payload: string, qos: number, retain: boolean): number {
     if (qos < 0 || qos > 2) return ERR_QOS;
-    if (this.state === S_CONNECTED && this.ring.count === 0) return sendNew(this, topic, payload, qos, retain);
-    if (this.ring.buf.length === 0) return this.state === S_CONNECTED ? R.ERR_INFLIGHT_FULL : R.ERR_NOT_CONNECTED;
-    const r = this.ring.put(topic, payload, qos, retain);
-    if (r < 0) return r;
-    if (r === RING_DROPPED_OLDEST) {
+    if (this.state === S_CONNECTED && this.qCount === 0) return sendNew(this, topic, payload, qos, retain);
+    if (this.qBuf.length === 0) return this.state === S_CONNECTED ? R.ERR_INFLIGHT_FULL : R.ERR_NOT_CONNECTED;
+    return this.enqueue(topic, payload, qos, retain);
+  }
+
+  /** Into the offline queue (the oldest dropped when full): QUEUED, or a codec error (nothing changed). */
+  private enqueue(topic: string, payload: string, qos: number, retain: boolean): number {
+    const cap = this.qBuf.length;
+    const full = this.qCount === cap;
+    const k = full ? this.qHead : (this.qHead + this.qCount) % cap;
+    const n = encodePublish(this.qBuf[k], topic, payload, qos, retain, false, 1);
+    if (n < 0) return n;
+    this.qLen[k] = n;
+    if (full) {
+      this.qHead = (this.qHead + 1) % cap;
       this.dropped++;
       this.report(R.ERR_QUEUE_DROP, "dropped " + this.dropped);
+    } else {
+      this.qCount++;
     }
     return R.QUEUED;
   }
@@ -180,7 +195,7 @@ export class Client {
     return this.flights.free();
   }
   queued(): number {
-    return this.ring.count;
+    return this.qCount;
   }
 
   /** filters[i] at qos[i], `handler` (or null) gets their messages; the SUBSCRIBE id, DEFERRED or an error; results in onSubscribed. */
@@ -255,33 +270,46 @@ export class Client {
   }
 
   /**
-   * @internal The connection is gone (code says why): clean up, then reconnect after a
-   * back-off. Refusals, suspected take-overs and repeated protocol errors back off
-   * further; the client stops only when the application says so (disconnect(),
-   * autoReconnect false). A protocol error: a codec error on what the broker sent
-   * (-1..-29, not a packet merely too large for our RX buffer) or a packet it must not send.
+   * @internal The connection is gone (code says why; 0: disconnect()): close the link
+   * (its late events are ignored: new generation), stop the timer, clean up what does
+   * not survive a connection, then reconnect after a back-off. Refusals, suspected
+   * take-overs and repeated protocol errors back off further; the client stops only
+   * when the application says so (disconnect(), autoReconnect false). A protocol
+   * error: a codec error on what the broker sent (-1..-29, not a packet merely too
+   * large for our RX buffer) or a packet it must not send.
    */
   drop(code: number, reason: string): void {
     const was = this.state;
     const l = this.link;
-    // Close the link (its late events are ignored: new generation) and stop the timer.
+    if (code === 0) this.closing = l !== null && this.broke === null ? this.gen : -1;
     this.link = null;
     this.gen++;
     this.arm(-1);
     if (l !== null) l.close();
-    if (code !== R.ERR_CLOSED && code !== 0) this.report(code, reason);
-    const proto = (code < 0 && code > R.ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === R.ERR_UNEXPECTED;
-    if (was === S_CONNECTED && this.p.millis() - this.upAt >= this.cfg.takeoverMs && !proto) {
-      this.bo = 0;
-      this.faults = 0;
-      this.protoFaults = 0;
-    } else if (was === S_CONNECTED || proto) {
-      this.faults++;
-      if (proto) this.protoFaults++;
+    if (code === 0) {
+      this.state = S_STOPPED;
+      if (was !== S_CONNECTED && was !== S_CONNACK) return;
+    } else {
+      if (code !== R.ERR_CLOSED) this.report(code, reason);
+      const proto = (code < 0 && code > R.ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === R.ERR_UNEXPECTED;
+      if (was === S_CONNECTED && this.p.millis() - this.upAt >= this.cfg.takeoverMs && !proto) {
+        this.bo = 0;
+        this.faults = 0;
+        this.protoFaults = 0;
+      } else if (was === S_CONNECTED || proto) {
+        this.faults++;
+        if (proto) this.protoFaults++;
+      }
+      this.state = S_BACKOFF;
     }
-    this.state = S_BACKOFF;
-    this.lost(code, reason);
-    if (this.state !== S_BACKOFF) return; // the handler decided (disconnect/connect)
+    // Requests in flight go out again on the next connection.
+    this.pingAt = -1;
+    this.subs.move(SUB_SENT, -1, SUB_NEW, 0);
+    this.subs.move(UNSUB_SENT, -1, UNSUB_NEW, 0);
+    this.p.log("mqtt: closed (" + (reason === "" ? R.clientErrorName(code) : reason) + ")");
+    const h = this.onDisconnect;
+    if (h !== null) h(code, reason);
+    if (this.state !== S_BACKOFF) return; // stopped, or the handler decided (disconnect/connect)
     // CONNACK refusals retrying soon cannot fix: 1, 2, 4, 5 (not 3, server unavailable).
     const refusal = R.isConnackError(code) && code !== R.ERR_CONNACK_SERVER;
     let severe = refusal || code === this.trouble;
@@ -296,16 +324,6 @@ export class Client {
     }
     if (!this.cfg.autoReconnect) this.state = S_STOPPED;
     else this.retry(severe);
-  }
-
-  /** Per-connection state that does not survive a connection: requests in flight go out again on the next one. */
-  private lost(code: number, reason: string): void {
-    this.pingAt = -1;
-    this.subs.move(SUB_SENT, -1, SUB_NEW, 0);
-    this.subs.move(UNSUB_SENT, -1, UNSUB_NEW, 0);
-    this.p.log("mqtt: closed (" + (reason === "" ? R.clientErrorName(code) : reason) + ")");
-    const h = this.onDisconnect;
-    if (h !== null) h(code, reason);
   }
 
   /**

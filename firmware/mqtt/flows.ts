@@ -228,12 +228,11 @@ export function sendNew(c: Client, topic: string, payload: string, qos: number, 
 
 /** Send queued messages, oldest first, while connected and in-flight slots allow. */
 export function drain(c: Client): void {
-  const q = c.ring;
   const f = c.flights;
-  while (q.count > 0 && c.state === S_CONNECTED) {
-    const i = q.head;
-    const qb = q.buf[i];
-    const n = q.len[i];
+  while (c.qCount > 0 && c.state === S_CONNECTED) {
+    const i = c.qHead;
+    const qb = c.qBuf[i];
+    const n = c.qLen[i];
     const qos = shr(byteAt(qb, 0), 1) & 3;
     if (qos === 0) {
       if (!c.send(qb, n)) return;
@@ -255,8 +254,8 @@ export function drain(c: Client): void {
       }
     }
     // The oldest is sent (or dropped): forget it.
-    q.head = (i + 1) % q.buf.length;
-    q.count--;
+    c.qHead = (i + 1) % c.qBuf.length;
+    c.qCount--;
   }
 }
 

@@ -21,7 +21,6 @@ function sget16(s: string, o: number): number {
 /** The image of client c's session: its client id, packet-id counter, in-flight table and offline queue. */
 export function encodeSession(c: Client): string {
   const f = c.flights;
-  const q = c.ring;
   const clientId = c.cfg.connect.clientId;
   let s = SESSION_MAGIC + chr2(strLen(clientId)) + clientId + chr2(c.lastId);
   const n = f.state.length - f.free();
@@ -34,10 +33,10 @@ export function encodeSession(c: Client): string {
   for (const id of f.rIds) if (id !== 0) nr++;
   s += chr2(nr);
   for (const id of f.rIds) if (id !== 0) s += chr2(id);
-  s += chr2(q.count);
-  for (let k = 0; k < q.count; k++) {
-    const i = (q.head + k) % q.buf.length;
-    s += chr2(shr(byteAt(q.buf[i], 0), 1) & 3) + chr2(q.len[i]) + bytesToStr(q.buf[i], 0, q.len[i]);
+  s += chr2(c.qCount);
+  for (let k = 0; k < c.qCount; k++) {
+    const i = (c.qHead + k) % c.qBuf.length;
+    s += chr2(shr(byteAt(c.qBuf[i], 0), 1) & 3) + chr2(c.qLen[i]) + bytesToStr(c.qBuf[i], 0, c.qLen[i]);
   }
   return s;
 }
@@ -45,7 +44,6 @@ export function encodeSession(c: Client): string {
 /** Load an image into client c's tables and packet-id counter; false (nothing touched) when invalid or for another client id. */
 export function decodeSession(c: Client, s: string): boolean {
   const f = c.flights;
-  const q = c.ring;
   const clientId = c.cfg.connect.clientId;
   const len = strLen(s);
   if (len < 5 || s.substring(0, 3) !== SESSION_MAGIC) return false;
@@ -73,9 +71,9 @@ export function decodeSession(c: Client, s: string): boolean {
   o = rStart + nr * 2;
   const nq = sget16(s, o);
   o += 2;
-  const qCap = q.buf.length;
+  const qCap = c.qBuf.length;
   if (nq > qCap) return false;
-  const qSize = nq > 0 ? bytesLen(q.buf[0]) : 0;
+  const qSize = nq > 0 ? bytesLen(c.qBuf[0]) : 0;
   const qStart = o;
   for (let k = 0; k < nq; k++) {
     if (o + 4 > len) return false;
@@ -93,13 +91,13 @@ export function decodeSession(c: Client, s: string): boolean {
     o += 6 + n;
   }
   for (let i = 0; i < f.rIds.length; i++) f.rIds[i] = i < nr ? sget16(s, rStart + i * 2) : 0;
-  q.head = 0;
-  q.count = nq;
+  c.qHead = 0;
+  c.qCount = nq;
   o = qStart;
   for (let k = 0; k < nq; k++) {
     const n = sget16(s, o + 2);
-    q.len[k] = n;
-    strCopy(s, o + 4, n, q.buf[k], 0);
+    c.qLen[k] = n;
+    strCopy(s, o + 4, n, c.qBuf[k], 0);
     o += 4 + n;
   }
   c.lastId = lastId;

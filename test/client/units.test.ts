@@ -68,7 +68,6 @@ function client(edit: (cfg: any) => void = () => {}) {
 }
 const { c: proto } = client();
 const InflightTable = proto.flights.constructor;
-const OfflineRing = proto.ring.constructor;
 const SubscriptionTable = proto.subs.constructor;
 
 test("in-flight table: claims in sending order, finds by id, frees, remembers incoming QoS 2 ids", () => {
@@ -97,21 +96,29 @@ test("in-flight table: claims in sending order, finds by id, frees, remembers in
 });
 
 test("offline ring: encoded PUBLISHes, oldest first; when full the oldest is dropped; codec errors change nothing", () => {
-  const q = new OfflineRing(2, 64);
-  assert.equal(q.put("t/a", "1", 1, false), 0);
-  assert.equal(q.put("t/b", "2", 0, true), 0);
-  assert.equal(q.put("t/c", "3", 2, false), 1, "dropped the oldest");
-  assert.equal(q.count, 2);
+  const { c: q } = client((cfg) => {
+    cfg.queue = 2;
+    cfg.slotSize = 64;
+  });
+  const errors: number[] = [];
+  q.onError = (code: number) => errors.push(code);
+  assert.equal(q.publish("t/a", "1", 1, false), w.QUEUED);
+  assert.equal(q.publish("t/b", "2", 0, true), w.QUEUED);
+  assert.deepEqual([q.dropped, errors], [0, []]);
+  assert.equal(q.publish("t/c", "3", 2, false), w.QUEUED);
+  assert.deepEqual([q.dropped, errors], [1, [-56]], "dropped the oldest, ERR_QUEUE_DROP");
+  assert.equal(q.queued(), 2);
   const first = mqttPacket.parser({ protocolVersion: 4 });
   const seen: any[] = [];
   first.on("packet", (p: any) => seen.push(p));
-  for (let k = 0; k < q.count; k++) {
-    const i = (q.head + k) % q.buf.length;
-    first.parse(bytes(q.buf[i], q.len[i]));
+  for (let k = 0; k < q.qCount; k++) {
+    const i = (q.qHead + k) % q.qBuf.length;
+    first.parse(bytes(q.qBuf[i], q.qLen[i]));
   }
   assert.deepEqual(seen.map((p) => [p.topic, p.payload.toString(), p.qos, p.retain]), [["t/b", "2", 0, true], ["t/c", "3", 2, false]]);
-  assert.ok(q.put("bad/+", "x", 1, false) < 0);
-  assert.equal(q.count, 2);
+  assert.ok(q.publish("bad/+", "x", 1, false) < 0);
+  assert.equal(q.queued(), 2);
+  assert.equal(q.dropped, 1, "nothing dropped for a message refused");
 });
 
 test("through a client: the queue drains oldest first on CONNACK; a QoS 2 id is held until PUBREL", () => {
@@ -204,11 +211,10 @@ test("session image: round trip through the tables; a damaged image or another c
   assert.equal(f2.state[0], 2, "flow state restored");
   assert.equal(f2.rxAdd(77), 1, "incoming QoS 2 id restored");
   assert.equal(c2.queued(), 1);
-  const q2 = c2.ring;
   const p = mqttPacket.parser({ protocolVersion: 4 });
   const seen: any[] = [];
   p.on("packet", (x: any) => seen.push(x));
-  p.parse(bytes(q2.buf[q2.head], q2.len[q2.head]));
+  p.parse(bytes(c2.qBuf[c2.qHead], c2.qLen[c2.qHead]));
   assert.deepEqual(seen.map((x) => [x.topic, x.payload.toString(), x.qos]), [["t", "queued", 1]]);
 });
 

@@ -9,34 +9,30 @@ import type { Client } from "./client";
 import { F_FREE, F_PUBACK, F_PUBCOMP } from "./inflight";
 
 const SESSION_MAGIC = "WS1";
+// 16-bit fields are written and read in place (no helper functions: on Espruino each
+// one holds RAM for good, and this code runs only before deep sleep and at boot).
 
-function chr2(v: number): string {
-  return String.fromCharCode(shr(v, 8) & 255, v & 255);
-}
-
-function sget16(s: string, o: number): number {
-  return shl(strByte(s, o), 8) | strByte(s, o + 1);
-}
-
-/** The image of client c's session: its client id, packet-id counter, in-flight table and offline queue. */
 export function encodeSession(c: Client): string {
   const f = c.flights;
   const clientId = c.cfg.connect.clientId;
-  let s = SESSION_MAGIC + chr2(strLen(clientId)) + clientId + chr2(c.lastId);
+  const cl = strLen(clientId);
+  let s = SESSION_MAGIC + String.fromCharCode(shr(cl, 8) & 255, cl & 255) + clientId + String.fromCharCode(shr(c.lastId, 8) & 255, c.lastId & 255);
   const n = f.state.length - f.free();
-  s += chr2(n);
+  s += String.fromCharCode(shr(n, 8) & 255, n & 255);
   for (let k = 0; k < n; k++) {
     const i = f.oldest(k);
-    s += chr2(f.state[i]) + chr2(f.id[i]) + chr2(f.len[i]) + bytesToStr(f.buf[i], 0, f.len[i]);
+    // flow state (1..3), id, length, packet
+    s += String.fromCharCode(0, f.state[i], shr(f.id[i], 8) & 255, f.id[i] & 255, shr(f.len[i], 8) & 255, f.len[i] & 255) + bytesToStr(f.buf[i], 0, f.len[i]);
   }
   let nr = 0;
   for (const id of f.rIds) if (id !== 0) nr++;
-  s += chr2(nr);
-  for (const id of f.rIds) if (id !== 0) s += chr2(id);
-  s += chr2(c.qCount);
+  s += String.fromCharCode(shr(nr, 8) & 255, nr & 255);
+  for (const id of f.rIds) if (id !== 0) s += String.fromCharCode(shr(id, 8) & 255, id & 255);
+  s += String.fromCharCode(shr(c.qCount, 8) & 255, c.qCount & 255);
   for (let k = 0; k < c.qCount; k++) {
     const i = (c.qHead + k) % c.qBuf.length;
-    s += chr2(shr(byteAt(c.qBuf[i], 0), 1) & 3) + chr2(c.qLen[i]) + bytesToStr(c.qBuf[i], 0, c.qLen[i]);
+    // QoS (from the packet's first byte), length, packet
+    s += String.fromCharCode(0, shr(byteAt(c.qBuf[i], 0), 1) & 3, shr(c.qLen[i], 8) & 255, c.qLen[i] & 255) + bytesToStr(c.qBuf[i], 0, c.qLen[i]);
   }
   return s;
 }
@@ -47,29 +43,29 @@ export function decodeSession(c: Client, s: string): boolean {
   const clientId = c.cfg.connect.clientId;
   const len = strLen(s);
   if (len < 5 || s.substring(0, 3) !== SESSION_MAGIC) return false;
-  const cl = sget16(s, 3);
+  const cl = shl(strByte(s, 3), 8) | strByte(s, 4);
   let o = 5 + cl;
   if (o + 4 > len || s.substring(5, 5 + cl) !== clientId) return false;
-  const lastId = sget16(s, o);
+  const lastId = shl(strByte(s, o), 8) | strByte(s, o + 1);
   o += 2;
-  const nf = sget16(s, o);
+  const nf = shl(strByte(s, o), 8) | strByte(s, o + 1);
   o += 2;
   if (nf > f.buf.length) return false;
   const fSize = nf > 0 ? bytesLen(f.buf[0]) : 0;
   const fStart = o;
   for (let k = 0; k < nf; k++) {
     if (o + 6 > len) return false;
-    const st = sget16(s, o);
-    const n = sget16(s, o + 4);
+    const st = shl(strByte(s, o), 8) | strByte(s, o + 1);
+    const n = shl(strByte(s, o + 4), 8) | strByte(s, o + 5);
     if (st < F_PUBACK || st > F_PUBCOMP || n > fSize || o + 6 + n > len) return false;
     o += 6 + n;
   }
   if (o + 2 > len) return false;
-  const nr = sget16(s, o);
+  const nr = shl(strByte(s, o), 8) | strByte(s, o + 1);
   if (nr > f.rIds.length || o + 2 + nr * 2 + 2 > len) return false;
   const rStart = o + 2;
   o = rStart + nr * 2;
-  const nq = sget16(s, o);
+  const nq = shl(strByte(s, o), 8) | strByte(s, o + 1);
   o += 2;
   const qCap = c.qBuf.length;
   if (nq > qCap) return false;
@@ -77,7 +73,7 @@ export function decodeSession(c: Client, s: string): boolean {
   const qStart = o;
   for (let k = 0; k < nq; k++) {
     if (o + 4 > len) return false;
-    const n = sget16(s, o + 2);
+    const n = shl(strByte(s, o + 2), 8) | strByte(s, o + 3);
     if (n > qSize || o + 4 + n > len) return false;
     o += 4 + n;
   }
@@ -85,17 +81,17 @@ export function decodeSession(c: Client, s: string): boolean {
   for (let k = 0; k < f.state.length; k++) f.state[k] = F_FREE;
   o = fStart;
   for (let k = 0; k < nf; k++) {
-    const n = sget16(s, o + 4);
-    f.claim(k, sget16(s, o + 2), n, sget16(s, o));
+    const n = shl(strByte(s, o + 4), 8) | strByte(s, o + 5);
+    f.claim(k, (shl(strByte(s, o + 2), 8) | strByte(s, o + 3)), n, (shl(strByte(s, o), 8) | strByte(s, o + 1)));
     strCopy(s, o + 6, n, f.buf[k], 0);
     o += 6 + n;
   }
-  for (let i = 0; i < f.rIds.length; i++) f.rIds[i] = i < nr ? sget16(s, rStart + i * 2) : 0;
+  for (let i = 0; i < f.rIds.length; i++) f.rIds[i] = i < nr ? (shl(strByte(s, rStart + i * 2), 8) | strByte(s, rStart + i * 2 + 1)) : 0;
   c.qHead = 0;
   c.qCount = nq;
   o = qStart;
   for (let k = 0; k < nq; k++) {
-    const n = sget16(s, o + 2);
+    const n = shl(strByte(s, o + 2), 8) | strByte(s, o + 3);
     c.qLen[k] = n;
     strCopy(s, o + 4, n, c.qBuf[k], 0);
     o += 4 + n;

@@ -26,7 +26,7 @@ import { DISCONNECT, PINGREQ } from "./packet";
 import { PacketReader } from "./reader";
 import * as R from "./results";
 import { decodeSession, encodeSession } from "./session-image";
-import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, SubscriptionTable, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
+import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subAdd, subMove, subRemove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
 import { Conn } from "./conn";
 import { S_BACKOFF, S_CONNACK, S_CONNECTED, S_IDLE, S_OPENING, S_STOPPED, S_WAIT_WIFI } from "./results";
 
@@ -67,7 +67,12 @@ export class Client {
   qLen: number[] = [];
   qHead = 0;
   qCount = 0;
-  subs: SubscriptionTable;
+  /** The subscription table (subscriptions.ts): filter, QoS, handler, state, packet id in flight. */
+  sFilter: string[] = [];
+  sQos: number[] = [];
+  sHandler: (MessageHandler | null)[] = [];
+  sState: number[] = [];
+  sPid: number[] = [];
   gen = 0;
   lastId = 0;
   lastRecv = 0;
@@ -103,7 +108,6 @@ export class Client {
       this.qBuf.push(bytesNew(cfg.queueSlotSize > 0 ? cfg.queueSlotSize : cfg.slotSize));
       this.qLen.push(0);
     }
-    this.subs = new SubscriptionTable(cfg.maxSubs);
     this.tick = () => {
       this.tm = -1;
       const s = this.state;
@@ -200,26 +204,25 @@ export class Client {
 
   /** filters[i] at qos[i], `handler` (or null) gets their messages; the SUBSCRIBE id, DEFERRED or an error; results in onSubscribed. */
   subscribe(filters: string[], qos: number[], handler: MessageHandler | null): number {
-    const e = this.subs.add(filters, qos, handler);
+    const e = subAdd(this, filters, qos, handler);
     if (e < 0) return e;
     return this.state === S_CONNECTED ? flushSubs(this, SUB_NEW) : R.DEFERRED;
   }
 
   /** Unsubscribe; local dispatch stops at UNSUBACK. Returns the packet id, DEFERRED or an error. */
   unsubscribe(filters: string[]): number {
-    const e = this.subs.add(filters, null, null);
+    const e = subAdd(this, filters, null, null);
     if (e < 0) return e;
     if (this.state === S_CONNECTED) return flushSubs(this, UNSUB_NEW);
-    if (this.cfg.connect.cleanSession) this.subs.remove(UNSUB_NEW, 0);
+    if (this.cfg.connect.cleanSession) subRemove(this, UNSUB_NEW, 0);
     return R.DEFERRED;
   }
 
   /** SUBACK result of a filter: 0..2 granted, 0x80 refused, -1 pending or unknown. */
   subscription(filter: string): number {
-    const s = this.subs;
-    const k = s.filter.indexOf(filter);
-    const st = k < 0 ? -1 : s.state[k];
-    return st === SUB_OK ? s.qos[k] : st === SUB_FAILED ? 0x80 : -1;
+    const k = this.sFilter.indexOf(filter);
+    const st = k < 0 ? -1 : this.sState[k];
+    return st === SUB_OK ? this.sQos[k] : st === SUB_FAILED ? 0x80 : -1;
   }
 
   /** Save the persistent-session state (session-image.ts) to Storage file `name` (before deep sleep). */
@@ -304,8 +307,8 @@ export class Client {
     }
     // Requests in flight go out again on the next connection.
     this.pingAt = -1;
-    this.subs.move(SUB_SENT, -1, SUB_NEW, 0);
-    this.subs.move(UNSUB_SENT, -1, UNSUB_NEW, 0);
+    subMove(this, SUB_SENT, -1, SUB_NEW, 0);
+    subMove(this, UNSUB_SENT, -1, UNSUB_NEW, 0);
     this.p.log("mqtt: closed (" + (reason === "" ? R.clientErrorName(code) : reason) + ")");
     const h = this.onDisconnect;
     if (h !== null) h(code, reason);

@@ -12,7 +12,7 @@ import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC } from "./inflight";
 import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK } from "./packet";
 import * as R from "./results";
 import { S_CONNACK, S_CONNECTED } from "./results";
-import { SUB_FAILED, SUB_NEW, SUB_OK, UNSUB_NEW, UNSUB_SENT, SUB_SENT } from "./subscriptions";
+import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subMove, subRemove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
 import { topicMatches } from "./topic";
 import { get16 } from "./u16";
 
@@ -73,21 +73,20 @@ export function handlePacket(c: Client): void {
     if (j >= 0) f.rIds[j] = 0;
     c.send(c.tx, encodeAck(c.tx, PUBCOMP, pk.id));
   } else if (t === SUBACK) {
-    const s = c.subs;
     let j = 0;
-    for (let i = 0; i < s.pid.length; i++) {
-      if (s.pid[i] === pk.id && s.state[i] === SUB_SENT) {
+    for (let i = 0; i < c.sPid.length; i++) {
+      if (c.sPid[i] === pk.id && c.sState[i] === SUB_SENT) {
         const code = r.codeAt(j);
         j++;
-        s.pid[i] = 0;
-        s.state[i] = code === 0x80 || code < 0 ? SUB_FAILED : SUB_OK;
-        if (code >= 0 && code <= 2) s.qos[i] = code;
+        c.sPid[i] = 0;
+        c.sState[i] = code === 0x80 || code < 0 ? SUB_FAILED : SUB_OK;
+        if (code >= 0 && code <= 2) c.sQos[i] = code;
         const h = c.onSubscribed;
-        if (h !== null) h(s.filter[i], code);
+        if (h !== null) h(c.sFilter[i], code);
       }
     }
   } else if (t === UNSUBACK) {
-    c.subs.remove(UNSUB_SENT, pk.id);
+    subRemove(c, UNSUB_SENT, pk.id);
   } else if (t !== PINGRESP) {
     c.drop(R.ERR_UNEXPECTED, "packet type " + t);
   }
@@ -135,7 +134,6 @@ export function connackOrFault(c: Client, code: number): void {
   }
   const now = c.p.millis();
   const f = c.flights;
-  const s = c.subs;
   c.state = S_CONNECTED;
   c.sessionPresent = sp;
   c.upAt = now;
@@ -161,8 +159,8 @@ export function connackOrFault(c: Client, code: number): void {
   // Subscriptions: the broker kept them only when the session is present; pending
   // unsubscribes are moot when it lost the session.
   if (!sp) {
-    s.remove(UNSUB_NEW, 0);
-    s.move(-1, -1, SUB_NEW, 0);
+    subRemove(c, UNSUB_NEW, 0);
+    subMove(c, -1, -1, SUB_NEW, 0);
   }
   if (c.state !== S_CONNECTED) return;
   flushSubs(c, SUB_NEW);
@@ -186,10 +184,9 @@ function deliver(c: Client, topic: string, payload: string): void {
   const qos = c.reader.packet.qos;
   const retain = c.reader.packet.retain;
   const g = c.gen;
-  const s = c.subs;
-  for (let i = 0; i < s.filter.length; i++) {
-    const h = s.handler[i];
-    if (h !== null && s.state[i] !== SUB_FAILED && topicMatches(s.filter[i], topic)) {
+  for (let i = 0; i < c.sFilter.length; i++) {
+    const h = c.sHandler[i];
+    if (h !== null && c.sState[i] !== SUB_FAILED && topicMatches(c.sFilter[i], topic)) {
       h(topic, payload, qos, retain);
       if (g !== c.gen) return;
     }
@@ -201,7 +198,7 @@ function deliver(c: Client, topic: string, payload: string): void {
 function nextId(c: Client): number {
   for (let n = 0; n < 65535; n++) {
     c.lastId = c.lastId >= 65535 ? 1 : c.lastId + 1;
-    if (c.flights.find(c.lastId) < 0 && c.subs.pid.indexOf(c.lastId) < 0) return c.lastId;
+    if (c.flights.find(c.lastId) < 0 && c.sPid.indexOf(c.lastId) < 0) return c.lastId;
   }
   return 0;
 }
@@ -265,13 +262,12 @@ export function drain(c: Client): void {
  * Returns the first packet id used, or an error.
  */
 export function flushSubs(c: Client, st: number): number {
-  const s = c.subs;
   const fl: string[] = [];
   const q: number[] = [];
-  for (let i = 0; i < s.state.length; i++) {
-    if (s.state[i] === st) {
-      fl.push(s.filter[i]);
-      q.push(s.qos[i]);
+  for (let i = 0; i < c.sState.length; i++) {
+    if (c.sState[i] === st) {
+      fl.push(c.sFilter[i]);
+      q.push(c.sQos[i]);
     }
   }
   if (fl.length === 0) return R.DEFERRED;
@@ -279,7 +275,7 @@ export function flushSubs(c: Client, st: number): number {
   if (id === 0) return R.ERR_NO_ID;
   const n = st === SUB_NEW ? encodeSubscribe(c.tx, id, fl, q) : encodeUnsubscribe(c.tx, id, fl);
   if (n >= 0) {
-    s.move(st, -1, st + 1, id); // SUB_NEW -> SUB_SENT, UNSUB_NEW -> UNSUB_SENT
+    subMove(c, st, -1, st + 1, id); // SUB_NEW -> SUB_SENT, UNSUB_NEW -> UNSUB_SENT
     c.send(c.tx, n);
     return id;
   }
@@ -288,18 +284,18 @@ export function flushSubs(c: Client, st: number): number {
     return n;
   }
   let first = 0;
-  for (let i = 0; i < s.state.length; i++) {
-    if (s.state[i] !== st) continue;
+  for (let i = 0; i < c.sState.length; i++) {
+    if (c.sState[i] !== st) continue;
     const one = nextId(c);
     if (one === 0) return R.ERR_NO_ID;
-    const f1 = [s.filter[i]];
-    const m = st === SUB_NEW ? encodeSubscribe(c.tx, one, f1, [s.qos[i]]) : encodeUnsubscribe(c.tx, one, f1);
+    const f1 = [c.sFilter[i]];
+    const m = st === SUB_NEW ? encodeSubscribe(c.tx, one, f1, [c.sQos[i]]) : encodeUnsubscribe(c.tx, one, f1);
     if (m < 0) {
-      c.report(m, s.filter[i]);
+      c.report(m, c.sFilter[i]);
       if (first === 0) first = m;
       continue;
     }
-    s.move(st, i, st + 1, one);
+    subMove(c, st, i, st + 1, one);
     c.send(c.tx, m);
     if (first === 0) first = one;
   }

@@ -1,11 +1,13 @@
 /**
  * The subscription table: each filter with its QoS, local handler, where it stands
  * with the broker (to send, awaiting SUBACK, granted, refused, to unsubscribe,
- * awaiting UNSUBACK) and the packet id of the request in flight. Parallel arrays;
- * few methods (each holds RAM on Espruino): SUBACK, the SUBACK result, a filter's
- * entry (filter.indexOf) and whether an id is in use (pid.indexOf) are read from
- * the arrays by their callers.
+ * awaiting UNSUBACK) and the packet id of the request in flight. Parallel arrays held
+ * by the Client (sFilter, sQos, sHandler, sState, sPid: no object, class or
+ * constructor of its own, each of which holds RAM on Espruino); few functions: SUBACK,
+ * the SUBACK result, a filter's entry (sFilter.indexOf) and whether an id is in use
+ * (sPid.indexOf) are read from the arrays by their callers.
  */
+import type { Client } from "./client";
 import type { MessageHandler } from "./config";
 import { ERR_QOS, ERR_VALUE } from "./errors";
 import { ERR_SUBS_FULL } from "./results";
@@ -18,89 +20,76 @@ export const SUB_FAILED = 3; // SUBACK 0x80
 export const UNSUB_NEW = 4; // to unsubscribe
 export const UNSUB_SENT = 5; // awaiting UNSUBACK
 
-export class SubscriptionTable {
-  filter: string[] = [];
-  qos: number[] = [];
-  handler: (MessageHandler | null)[] = [];
-  state: number[] = [];
-  pid: number[] = [];
-  max: number;
-
-  constructor(max: number) {
-    this.max = max;
+/**
+ * Check and record a request: SUBSCRIBE when qos is an array (filters[i] at qos[i],
+ * for `handler`), UNSUBSCRIBE when null (an entry keeps its QoS and handler until
+ * UNSUBACK). 0, or an error and nothing recorded.
+ */
+export function subAdd(c: Client, filters: string[], qos: number[] | null, handler: MessageHandler | null): number {
+  const n = filters.length;
+  if (n === 0 || (qos !== null && qos.length !== n)) return ERR_VALUE;
+  let free = c.cfg.maxSubs - c.sFilter.length;
+  for (let i = 0; i < n; i++) {
+    const e = checkFilter(filters[i]);
+    if (e !== 0) return e;
+    if (qos !== null && (qos[i] < 0 || qos[i] > 2)) return ERR_QOS;
+    if (c.sFilter.indexOf(filters[i]) < 0) free--;
   }
-
-  /**
-   * Check and record a request: SUBSCRIBE when qos is an array (filters[i] at qos[i],
-   * for `handler`), UNSUBSCRIBE when null (an entry keeps its QoS and handler until
-   * UNSUBACK). 0, or an error and nothing recorded.
-   */
-  add(filters: string[], qos: number[] | null, handler: MessageHandler | null): number {
-    const n = filters.length;
-    if (n === 0 || (qos !== null && qos.length !== n)) return ERR_VALUE;
-    let free = this.max - this.filter.length;
-    for (let i = 0; i < n; i++) {
-      const e = checkFilter(filters[i]);
-      if (e !== 0) return e;
-      if (qos !== null && (qos[i] < 0 || qos[i] > 2)) return ERR_QOS;
-      if (this.filter.indexOf(filters[i]) < 0) free--;
+  if (free < 0) return ERR_SUBS_FULL;
+  for (let i = 0; i < n; i++) {
+    const f = filters[i];
+    let k = c.sFilter.indexOf(f);
+    if (k < 0) {
+      k = c.sFilter.length;
+      c.sFilter.push(f);
+      c.sQos.push(0);
+      c.sHandler.push(null);
+      c.sState.push(0);
+      c.sPid.push(0);
     }
-    if (free < 0) return ERR_SUBS_FULL;
-    for (let i = 0; i < n; i++) {
-      const f = filters[i];
-      let k = this.filter.indexOf(f);
-      if (k < 0) {
-        k = this.filter.length;
-        this.filter.push(f);
-        this.qos.push(0);
-        this.handler.push(null);
-        this.state.push(0);
-        this.pid.push(0);
-      }
-      if (qos !== null) {
-        this.qos[k] = qos[i];
-        this.handler[k] = handler;
-      }
-      this.state[k] = qos !== null ? SUB_NEW : UNSUB_NEW;
-      this.pid[k] = 0;
+    if (qos !== null) {
+      c.sQos[k] = qos[i];
+      c.sHandler[k] = handler;
     }
-    return 0;
+    c.sState[k] = qos !== null ? SUB_NEW : UNSUB_NEW;
+    c.sPid[k] = 0;
   }
+  return 0;
+}
 
-  /** Remove entries in state `st` (with packet id `pid`, or any when 0). */
-  remove(st: number, pid: number): void {
-    let j = 0;
-    const n = this.filter.length;
-    for (let i = 0; i < n; i++) {
-      if (this.state[i] === st && (pid === 0 || this.pid[i] === pid)) continue;
-      this.filter[j] = this.filter[i];
-      this.qos[j] = this.qos[i];
-      this.handler[j] = this.handler[i];
-      this.state[j] = this.state[i];
-      this.pid[j] = this.pid[i];
-      j++;
-    }
-    while (this.filter.length > j) {
-      this.filter.pop();
-      this.qos.pop();
-      this.handler.pop();
-      this.state.pop();
-      this.pid.pop();
-    }
+/** Remove entries in state `st` (with packet id `pid`, or any when 0). */
+export function subRemove(c: Client, st: number, pid: number): void {
+  let j = 0;
+  const n = c.sFilter.length;
+  for (let i = 0; i < n; i++) {
+    if (c.sState[i] === st && (pid === 0 || c.sPid[i] === pid)) continue;
+    c.sFilter[j] = c.sFilter[i];
+    c.sQos[j] = c.sQos[i];
+    c.sHandler[j] = c.sHandler[i];
+    c.sState[j] = c.sState[i];
+    c.sPid[j] = c.sPid[i];
+    j++;
   }
+  while (c.sFilter.length > j) {
+    c.sFilter.pop();
+    c.sQos.pop();
+    c.sHandler.pop();
+    c.sState.pop();
+    c.sPid.pop();
+  }
+}
 
-  /**
-   * Entries in state `from` (or only entry `only`, when >= 0) move to state `to` with
-   * packet id `id`: SUB_NEW -> SUB_SENT when sent; the connection gone, requests in
-   * flight go out again on the next one (SUB_SENT -> SUB_NEW, id 0); the broker lost
-   * the session, everything is subscribed again (-1 = any state -> SUB_NEW).
-   */
-  move(from: number, only: number, to: number, id: number): void {
-    for (let i = 0; i < this.state.length; i++) {
-      if ((from < 0 || this.state[i] === from) && (only < 0 || only === i)) {
-        this.state[i] = to;
-        this.pid[i] = id;
-      }
+/**
+ * Entries in state `from` (or only entry `only`, when >= 0) move to state `to` with
+ * packet id `id`: SUB_NEW -> SUB_SENT when sent; the connection gone, requests in
+ * flight go out again on the next one (SUB_SENT -> SUB_NEW, id 0); the broker lost
+ * the session, everything is subscribed again (-1 = any state -> SUB_NEW).
+ */
+export function subMove(c: Client, from: number, only: number, to: number, id: number): void {
+  for (let i = 0; i < c.sState.length; i++) {
+    if ((from < 0 || c.sState[i] === from) && (only < 0 || only === i)) {
+      c.sState[i] = to;
+      c.sPid[i] = id;
     }
   }
 }

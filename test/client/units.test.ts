@@ -68,7 +68,6 @@ function client(edit: (cfg: any) => void = () => {}) {
 }
 const { c: proto } = client();
 const InflightTable = proto.flights.constructor;
-const SubscriptionTable = proto.subs.constructor;
 
 test("in-flight table: claims in sending order, finds by id, frees, remembers incoming QoS 2 ids", () => {
   const f = new InflightTable(3, 64, 2);
@@ -149,27 +148,42 @@ test("through a client: the queue drains oldest first on CONNACK; a QoS 2 id is 
 });
 
 test("subscription table: requests checked before anything is recorded; sent, lost, resubscribed, removed", () => {
-  const s = new SubscriptionTable(2);
-  assert.equal(s.add(["a/#", "b/+"], [1, 2], null), 0);
-  assert.ok(s.add(["c"], [0], null) < 0, "table full");
-  assert.ok(s.add(["bad/#/x"], [0], null) < 0);
-  assert.ok(s.add(["a/#", "x/+"], [0, 5], null) < 0, "bad QoS");
-  assert.ok(s.add(["a/#"], [0, 1], null) < 0, "one QoS per filter");
-  assert.equal(s.filter.length, 2);
-  assert.deepEqual([...s.qos], [1, 2], "nothing recorded from a refused request");
-  s.move(0, -1, 1, 5); // sent: SUB_NEW -> SUB_SENT with id 5
-  assert.ok(s.pid.indexOf(5) >= 0);
-  assert.deepEqual([...s.state], [1, 1]);
-  s.move(1, -1, 0, 0); // connection lost: SUB_SENT -> SUB_NEW
-  assert.ok(s.pid.indexOf(5) < 0);
-  assert.equal(s.add(["a/#"], null, null), 0, "unsubscribe");
-  assert.deepEqual([s.state[0], s.qos[0]], [4, 1], "UNSUB_NEW, QoS kept until UNSUBACK");
-  assert.ok(s.add(["z/1"], null, null) < 0, "an unknown filter needs room too");
-  s.remove(4, 0);
-  s.move(-1, -1, 0, 0);
-  assert.equal(s.filter.length, 1, "a pending unsubscribe is moot when the broker lost the session");
-  assert.equal(s.filter.indexOf("b/+"), 0);
-  assert.deepEqual([...s.state], [0]);
+  const { t, c } = client((cfg) => (cfg.maxSubs = 2));
+  assert.equal(c.subscribe(["a/#", "b/+"], [1, 2], null), w.DEFERRED);
+  assert.ok(c.subscribe(["c"], [0], null) < 0, "table full");
+  assert.ok(c.subscribe(["bad/#/x"], [0], null) < 0);
+  assert.ok(c.subscribe(["a/#", "x/+"], [0, 5], null) < 0, "bad QoS");
+  assert.ok(c.subscribe(["a/#"], [0, 1], null) < 0, "one QoS per filter");
+  assert.equal(c.sFilter.length, 2);
+  assert.deepEqual([...c.sQos], [1, 2], "nothing recorded from a refused request");
+  t.links = true;
+  c.connect();
+  t.handler.onOpen();
+  t.handler.onData("\x20\x02\x00\x00");
+  assert.deepEqual([...c.sState], [1, 1], "sent: SUB_SENT");
+  const id = c.sPid[0];
+  assert.ok(id > 0 && c.sPid[1] === id, "one SUBSCRIBE for both");
+  assert.equal(c.subscription("a/#"), -1, "pending");
+  t.handler.onClose("gone");
+  assert.deepEqual([...c.sState], [0, 0], "connection lost: to send again");
+  assert.ok(c.sPid.indexOf(id) < 0);
+  c.cfg.connect.cleanSession = false;
+  assert.equal(c.unsubscribe(["a/#"]), w.DEFERRED);
+  assert.deepEqual([c.sState[0], c.sQos[0]], [4, 1], "UNSUB_NEW, QoS kept until UNSUBACK");
+  assert.ok(c.unsubscribe(["z/1"]) < 0, "an unknown filter needs room too");
+  t.fire();
+  t.handler.onOpen();
+  t.handler.onData("\x20\x02\x00\x00"); // the broker lost the session
+  assert.equal(c.sFilter.length, 1, "a pending unsubscribe is moot when the broker lost the session");
+  assert.equal(c.sFilter.indexOf("b/+"), 0);
+  assert.deepEqual([...c.sState], [1], "subscribed again");
+  const id2 = c.sPid[0];
+  const got: any[] = [];
+  c.onSubscribed = (f: string, code: number) => got.push([f, code]);
+  t.handler.onData(String.fromCharCode(0x90, 3, id2 >> 8, id2 & 255, 0x80));
+  assert.deepEqual(got, [["b/+", 0x80]]);
+  assert.equal(c.subscription("b/+"), 0x80, "refused");
+  assert.ok(c.sPid.indexOf(id2) < 0);
 });
 
 test("session image: round trip through the tables; a damaged image or another client id changes nothing", () => {

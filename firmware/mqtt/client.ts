@@ -1,9 +1,10 @@
 /**
  * The MQTT 3.1.1 client session: the connection state machine (connect, back-off,
  * reconnect), keep-alive, and the flows of QoS 0/1/2 both ways. Its tables are units
- * of their own: the in-flight table (inflight.ts), the subscription table
- * (subscriptions.ts) and the session image (session-image.ts); the offline queue is
- * a ring of encoded packets held here (qBuf/qLen/qHead/qCount, no object of its own);
+ * of their own whose arrays are fields of the Client (no object, class or constructor
+ * each): the in-flight table (inflight.ts), the subscription table (subscriptions.ts);
+ * the session image is session-image.ts; the offline queue is a ring of encoded
+ * packets handled here (qBuf/qLen/qHead/qCount);
  * the link callbacks are in conn.ts, the packet flows in flows.ts. docs/client.md
  * describes it.
  *
@@ -21,7 +22,7 @@ import { ClientConfig, MessageHandler } from "./config";
 import { encodeEmpty, encodePublish } from "./encode";
 import { ERR_PACKET_TOO_LARGE, ERR_QOS } from "./errors";
 import { flushSubs, sendNew } from "./flows";
-import { InflightTable } from "./inflight";
+import { flFree } from "./inflight";
 import { DISCONNECT, PINGREQ } from "./packet";
 import { PacketReader } from "./reader";
 import * as R from "./results";
@@ -56,7 +57,14 @@ export class Client {
   // @internal: shared with conn.ts and flows.ts (names of 8 characters or fewer: one block each).
   reader: PacketReader;
   tx: Bytes;
-  flights: InflightTable;
+  /** The in-flight table (inflight.ts): slot buffers, lengths, ids, flow states, sending order; incoming QoS 2 ids (0 = free). */
+  fBuf: Bytes[] = [];
+  fLen: number[] = [];
+  fId: number[] = [];
+  fState: number[] = [];
+  fOrder: number[] = [];
+  fSeq = 0;
+  rIds: number[] = [];
   /**
    * The offline queue: a ring of PUBLISH packets encoded while the client could not
    * send them (placeholder packet id 1, patched when each is sent), oldest first; the
@@ -103,7 +111,14 @@ export class Client {
     this.cfg = cfg;
     this.reader = new PacketReader(cfg.rxSize);
     this.tx = bytesNew(cfg.txSize);
-    this.flights = new InflightTable(cfg.inflight, cfg.slotSize, cfg.qos2Ids);
+    for (let i = 0; i < cfg.inflight; i++) {
+      this.fBuf.push(bytesNew(cfg.slotSize));
+      this.fLen.push(0);
+      this.fId.push(0);
+      this.fState.push(0);
+      this.fOrder.push(0);
+    }
+    for (let i = 0; i < cfg.qos2Ids; i++) this.rIds.push(0);
     for (let i = 0; i < cfg.queue; i++) {
       this.qBuf.push(bytesNew(cfg.queueSlotSize > 0 ? cfg.queueSlotSize : cfg.slotSize));
       this.qLen.push(0);
@@ -196,7 +211,7 @@ export class Client {
   }
 
   inflightFree(): number {
-    return this.flights.free();
+    return flFree(this);
   }
   queued(): number {
     return this.qCount;

@@ -8,7 +8,7 @@
 import type { Client } from "./client";
 import { encodeAck, encodePublish, encodeSubscribe, encodeUnsubscribe, setDup, setPublishId } from "./encode";
 import { ERR_BUFFER_TOO_SMALL, ERR_PACKET_TOO_LARGE } from "./errors";
-import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC } from "./inflight";
+import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC, flClaim, flFind, flFree, flOldest, rxAdd } from "./inflight";
 import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK } from "./packet";
 import * as R from "./results";
 import { S_CONNACK, S_CONNECTED } from "./results";
@@ -22,7 +22,6 @@ export function handlePacket(c: Client): void {
   const r = c.reader;
   const pk = r.packet;
   const t = pk.type;
-  const f = c.flights;
   if (t === CONNACK) {
     connackOrFault(c, 0);
     return;
@@ -35,7 +34,7 @@ export function handlePacket(c: Client): void {
     const id = pk.id;
     const qos = pk.qos;
     if (qos === 2) {
-      const had = f.rxAdd(id);
+      const had = rxAdd(c, id);
       if (had > 0) {
         c.send(c.tx, encodeAck(c.tx, PUBREC, id)); // a re-send before PUBREL: already delivered
         return;
@@ -51,16 +50,16 @@ export function handlePacket(c: Client): void {
     if (qos > 0) c.send(c.tx, encodeAck(c.tx, qos === 1 ? PUBACK : PUBREC, id));
   } else if (t === PUBACK || t === PUBREC || t === PUBCOMP) {
     const want = t === PUBACK ? F_PUBACK : t === PUBREC ? F_PUBREC : F_PUBCOMP;
-    const k = f.find(pk.id);
+    const k = flFind(c, pk.id);
     if (t === PUBREC) {
       // Answer every PUBREC (also a repeated one, or one for a flow we no longer hold).
-      if (k >= 0 && f.state[k] === F_PUBREC) f.state[k] = F_PUBCOMP;
+      if (k >= 0 && c.fState[k] === F_PUBREC) c.fState[k] = F_PUBCOMP;
       else if (k < 0) c.report(R.ERR_UNKNOWN_ID, "PUBREC " + pk.id);
       c.send(c.tx, encodeAck(c.tx, PUBREL, pk.id));
       return;
     }
-    if (k >= 0 && f.state[k] === want) {
-      f.state[k] = F_FREE;
+    if (k >= 0 && c.fState[k] === want) {
+      c.fState[k] = F_FREE;
       const h = c.onPublished;
       if (h !== null) h(pk.id);
       drain(c);
@@ -69,8 +68,8 @@ export function handlePacket(c: Client): void {
       c.report(R.ERR_UNKNOWN_ID, (t === PUBACK ? "PUBACK " : "PUBCOMP ") + pk.id);
     }
   } else if (t === PUBREL) {
-    const j = f.rIds.indexOf(pk.id);
-    if (j >= 0) f.rIds[j] = 0;
+    const j = c.rIds.indexOf(pk.id);
+    if (j >= 0) c.rIds[j] = 0;
     c.send(c.tx, encodeAck(c.tx, PUBCOMP, pk.id));
   } else if (t === SUBACK) {
     let j = 0;
@@ -133,27 +132,26 @@ export function connackOrFault(c: Client, code: number): void {
     return;
   }
   const now = c.p.millis();
-  const f = c.flights;
   c.state = S_CONNECTED;
   c.sessionPresent = sp;
   c.upAt = now;
   c.lastRecv = now;
   c.p.log("mqtt connected session=" + (sp ? 1 : 0));
-  if (!sp) for (let i = 0; i < f.rIds.length; i++) f.rIds[i] = 0;
-  const n = f.state.length - f.free();
+  if (!sp) for (let i = 0; i < c.rIds.length; i++) c.rIds[i] = 0;
+  const n = c.fState.length - flFree(c);
   for (let k = 0; k < n; k++) {
-    const i = f.oldest(k);
-    if (f.state[i] === F_PUBCOMP) {
-      if (sp) c.send(c.tx, encodeAck(c.tx, PUBREL, f.id[i]));
+    const i = flOldest(c, k);
+    if (c.fState[i] === F_PUBCOMP) {
+      if (sp) c.send(c.tx, encodeAck(c.tx, PUBREL, c.fId[i]));
       else {
-        const id = f.id[i];
-        f.state[i] = F_FREE;
+        const id = c.fId[i];
+        c.fState[i] = F_FREE;
         const h = c.onPublished;
         if (h !== null) h(id);
       }
     } else {
-      setDup(f.buf[i]);
-      c.send(f.buf[i], f.len[i]);
+      setDup(c.fBuf[i]);
+      c.send(c.fBuf[i], c.fLen[i]);
     }
   }
   // Subscriptions: the broker kept them only when the session is present; pending
@@ -166,7 +164,7 @@ export function connackOrFault(c: Client, code: number): void {
   flushSubs(c, SUB_NEW);
   flushSubs(c, UNSUB_NEW);
   const bt = c.cfg.birthTopic;
-  if (bt !== null && (c.birthId <= 0 || f.find(c.birthId) < 0)) {
+  if (bt !== null && (c.birthId <= 0 || flFind(c, c.birthId) < 0)) {
     // An unacknowledged birth from an earlier connection was re-sent above: one is enough.
     const r = sendNew(c, bt, c.cfg.birthMessage, c.cfg.birthQos, c.cfg.birthRetain);
     if (r < 0) c.report(r, "birth " + bt);
@@ -198,7 +196,7 @@ function deliver(c: Client, topic: string, payload: string): void {
 function nextId(c: Client): number {
   for (let n = 0; n < 65535; n++) {
     c.lastId = c.lastId >= 65535 ? 1 : c.lastId + 1;
-    if (c.flights.find(c.lastId) < 0 && c.sPid.indexOf(c.lastId) < 0) return c.lastId;
+    if (flFind(c, c.lastId) < 0 && c.sPid.indexOf(c.lastId) < 0) return c.lastId;
   }
   return 0;
 }
@@ -211,21 +209,19 @@ export function sendNew(c: Client, topic: string, payload: string, qos: number, 
     c.send(c.tx, n);
     return 0;
   }
-  const f = c.flights;
-  const k = f.state.indexOf(F_FREE);
+  const k = c.fState.indexOf(F_FREE);
   if (k < 0) return R.ERR_INFLIGHT_FULL;
   const id = nextId(c);
   if (id === 0) return R.ERR_NO_ID;
-  const n = encodePublish(f.buf[k], topic, payload, qos, retain, false, id);
+  const n = encodePublish(c.fBuf[k], topic, payload, qos, retain, false, id);
   if (n < 0) return n;
-  f.claim(k, id, n, qos); // QoS 1 -> F_PUBACK, 2 -> F_PUBREC
-  c.send(f.buf[k], n);
+  flClaim(c, k, id, n, qos); // QoS 1 -> F_PUBACK, 2 -> F_PUBREC
+  c.send(c.fBuf[k], n);
   return id;
 }
 
 /** Send queued messages, oldest first, while connected and in-flight slots allow. */
 export function drain(c: Client): void {
-  const f = c.flights;
   while (c.qCount > 0 && c.state === S_CONNECTED) {
     const i = c.qHead;
     const qb = c.qBuf[i];
@@ -234,9 +230,9 @@ export function drain(c: Client): void {
     if (qos === 0) {
       if (!c.send(qb, n)) return;
     } else {
-      const k = f.state.indexOf(F_FREE);
+      const k = c.fState.indexOf(F_FREE);
       if (k < 0) return;
-      const b = f.buf[k];
+      const b = c.fBuf[k];
       if (n > bytesLen(b)) {
         // Larger than an in-flight slot (queue slots configured bigger): cannot be tracked.
         c.report(ERR_BUFFER_TOO_SMALL, "queued message of " + n + " bytes");
@@ -246,7 +242,7 @@ export function drain(c: Client): void {
         if (id === 0) return;
         bytesCopy(b, 0, qb, 0, n);
         setPublishId(b, id);
-        f.claim(k, id, n, qos);
+        flClaim(c, k, id, n, qos);
         c.send(b, n);
       }
     }

@@ -6,28 +6,26 @@
  * id) before it touches any state.
  */
 import type { Client } from "./client";
-import { F_FREE, F_PUBACK, F_PUBCOMP } from "./inflight";
+import { F_FREE, F_PUBACK, F_PUBCOMP, flClaim, flFree, flOldest } from "./inflight";
 
-const SESSION_MAGIC = "WS1";
 // 16-bit fields are written and read in place (no helper functions: on Espruino each
 // one holds RAM for good, and this code runs only before deep sleep and at boot).
 
 export function encodeSession(c: Client): string {
-  const f = c.flights;
   const clientId = c.cfg.connect.clientId;
   const cl = strLen(clientId);
-  let s = SESSION_MAGIC + String.fromCharCode(shr(cl, 8) & 255, cl & 255) + clientId + String.fromCharCode(shr(c.lastId, 8) & 255, c.lastId & 255);
-  const n = f.state.length - f.free();
+  let s = "WS1" + String.fromCharCode(shr(cl, 8) & 255, cl & 255) + clientId + String.fromCharCode(shr(c.lastId, 8) & 255, c.lastId & 255);
+  const n = c.fState.length - flFree(c);
   s += String.fromCharCode(shr(n, 8) & 255, n & 255);
   for (let k = 0; k < n; k++) {
-    const i = f.oldest(k);
+    const i = flOldest(c, k);
     // flow state (1..3), id, length, packet
-    s += String.fromCharCode(0, f.state[i], shr(f.id[i], 8) & 255, f.id[i] & 255, shr(f.len[i], 8) & 255, f.len[i] & 255) + bytesToStr(f.buf[i], 0, f.len[i]);
+    s += String.fromCharCode(0, c.fState[i], shr(c.fId[i], 8) & 255, c.fId[i] & 255, shr(c.fLen[i], 8) & 255, c.fLen[i] & 255) + bytesToStr(c.fBuf[i], 0, c.fLen[i]);
   }
   let nr = 0;
-  for (const id of f.rIds) if (id !== 0) nr++;
+  for (const id of c.rIds) if (id !== 0) nr++;
   s += String.fromCharCode(shr(nr, 8) & 255, nr & 255);
-  for (const id of f.rIds) if (id !== 0) s += String.fromCharCode(shr(id, 8) & 255, id & 255);
+  for (const id of c.rIds) if (id !== 0) s += String.fromCharCode(shr(id, 8) & 255, id & 255);
   s += String.fromCharCode(shr(c.qCount, 8) & 255, c.qCount & 255);
   for (let k = 0; k < c.qCount; k++) {
     const i = (c.qHead + k) % c.qBuf.length;
@@ -39,10 +37,9 @@ export function encodeSession(c: Client): string {
 
 /** Load an image into client c's tables and packet-id counter; false (nothing touched) when invalid or for another client id. */
 export function decodeSession(c: Client, s: string): boolean {
-  const f = c.flights;
   const clientId = c.cfg.connect.clientId;
   const len = strLen(s);
-  if (len < 5 || s.substring(0, 3) !== SESSION_MAGIC) return false;
+  if (len < 5 || s.substring(0, 3) !== "WS1") return false;
   const cl = shl(strByte(s, 3), 8) | strByte(s, 4);
   let o = 5 + cl;
   if (o + 4 > len || s.substring(5, 5 + cl) !== clientId) return false;
@@ -50,8 +47,8 @@ export function decodeSession(c: Client, s: string): boolean {
   o += 2;
   const nf = shl(strByte(s, o), 8) | strByte(s, o + 1);
   o += 2;
-  if (nf > f.buf.length) return false;
-  const fSize = nf > 0 ? bytesLen(f.buf[0]) : 0;
+  if (nf > c.fBuf.length) return false;
+  const fSize = nf > 0 ? bytesLen(c.fBuf[0]) : 0;
   const fStart = o;
   for (let k = 0; k < nf; k++) {
     if (o + 6 > len) return false;
@@ -62,7 +59,7 @@ export function decodeSession(c: Client, s: string): boolean {
   }
   if (o + 2 > len) return false;
   const nr = shl(strByte(s, o), 8) | strByte(s, o + 1);
-  if (nr > f.rIds.length || o + 2 + nr * 2 + 2 > len) return false;
+  if (nr > c.rIds.length || o + 2 + nr * 2 + 2 > len) return false;
   const rStart = o + 2;
   o = rStart + nr * 2;
   const nq = shl(strByte(s, o), 8) | strByte(s, o + 1);
@@ -78,15 +75,15 @@ export function decodeSession(c: Client, s: string): boolean {
     o += 4 + n;
   }
   // Valid: apply.
-  for (let k = 0; k < f.state.length; k++) f.state[k] = F_FREE;
+  for (let k = 0; k < c.fState.length; k++) c.fState[k] = F_FREE;
   o = fStart;
   for (let k = 0; k < nf; k++) {
     const n = shl(strByte(s, o + 4), 8) | strByte(s, o + 5);
-    f.claim(k, (shl(strByte(s, o + 2), 8) | strByte(s, o + 3)), n, (shl(strByte(s, o), 8) | strByte(s, o + 1)));
-    strCopy(s, o + 6, n, f.buf[k], 0);
+    flClaim(c, k, (shl(strByte(s, o + 2), 8) | strByte(s, o + 3)), n, (shl(strByte(s, o), 8) | strByte(s, o + 1)));
+    strCopy(s, o + 6, n, c.fBuf[k], 0);
     o += 6 + n;
   }
-  for (let i = 0; i < f.rIds.length; i++) f.rIds[i] = i < nr ? (shl(strByte(s, rStart + i * 2), 8) | strByte(s, rStart + i * 2 + 1)) : 0;
+  for (let i = 0; i < c.rIds.length; i++) c.rIds[i] = i < nr ? (shl(strByte(s, rStart + i * 2), 8) | strByte(s, rStart + i * 2 + 1)) : 0;
   c.qHead = 0;
   c.qCount = nq;
   o = qStart;

@@ -66,32 +66,68 @@ function client(edit: (cfg: any) => void = () => {}) {
   edit(cfg);
   return { t, cfg, c: new w.Client(t.plat, cfg) };
 }
-const { c: proto } = client();
-const InflightTable = proto.flights.constructor;
+/** The packets in what the client wrote (from index `from`). */
+function written(t: { written: string[] }, from = 0): any[] {
+  const out: any[] = [];
+  const p = mqttPacket.parser({ protocolVersion: 4 });
+  p.on("packet", (x: any) => out.push(x));
+  for (const d of t.written.slice(from)) p.parse(Buffer.from(d, "latin1"));
+  return out;
+}
+const ack = (type: number, id: number) => String.fromCharCode(type, 2, id >> 8, id & 255);
 
-test("in-flight table: claims in sending order, finds by id, frees, remembers incoming QoS 2 ids", () => {
-  const f = new InflightTable(3, 64, 2);
-  assert.equal(f.free(), 3);
-  const a = f.state.indexOf(0);
-  f.claim(a, 7, 10, 1);
-  const b = f.state.indexOf(0);
-  f.claim(b, 9, 12, 2);
-  assert.notEqual(a, b);
-  assert.equal(f.free(), 1);
-  assert.deepEqual([f.state[a], f.state[b]], [1, 2], "QoS 1 awaits PUBACK, QoS 2 PUBREC");
-  assert.equal(f.find(9), b);
-  assert.equal(f.find(8), -1);
-  assert.ok(f.find(7) >= 0 && f.find(0) < 0);
-  f.state[a] = 0; // released
-  assert.equal(f.find(7), -1, "a freed slot holds no id");
-  const c = f.state.indexOf(0);
-  f.claim(c, 11, 5, 1);
-  assert.deepEqual([f.oldest(0), f.oldest(1), f.oldest(2)], [b, c, -1], "order of sending, not of slots");
-  assert.deepEqual([f.rxAdd(100), f.rxAdd(101)], [0, 0]);
-  assert.equal(f.rxAdd(102), -1, "full");
-  assert.equal(f.rxAdd(101), 1, "already held");
-  f.rIds[f.rIds.indexOf(100)] = 0; // PUBREL 100 (the client's own use is tested below)
-  assert.deepEqual([f.rxAdd(102), f.rxAdd(100)], [0, -1], "100 was forgotten, 102 took its entry");
+test("in-flight table: claims in sending order, finds by id, frees, re-sends oldest first, remembers incoming QoS 2 ids", () => {
+  const { t, c } = client((cfg) => {
+    cfg.inflight = 3;
+    cfg.qos2Ids = 2;
+    cfg.connect.cleanSession = false;
+  });
+  const published: number[] = [];
+  const errors: number[] = [];
+  c.onPublished = (id: number) => published.push(id);
+  c.onError = (code: number) => errors.push(code);
+  t.links = true;
+  c.connect();
+  t.handler.onOpen();
+  t.handler.onData("\x20\x02\x00\x00");
+  assert.equal(c.inflightFree(), 3);
+  const a = c.publish("t/a", "1", 1, false);
+  const b = c.publish("t/b", "2", 2, false);
+  assert.ok(a > 0 && b > 0 && a !== b);
+  assert.equal(c.inflightFree(), 1);
+  assert.deepEqual([c.fState[0], c.fState[1], c.fState[2]], [1, 2, 0], "QoS 1 awaits PUBACK, QoS 2 PUBREC");
+  t.handler.onData(ack(0x40, a)); // PUBACK a
+  assert.deepEqual(published, [a]);
+  assert.equal(c.fState[0], 0, "freed");
+  t.handler.onData(ack(0x40, a)); // again: nothing held
+  assert.deepEqual(errors, [-61], "ERR_UNKNOWN_ID");
+  const d = c.publish("t/c", "3", 1, false);
+  assert.equal(c.fId[0], d, "the first free slot");
+  // Reconnect with the session present: re-sent in sending order (b, then d), DUP set.
+  t.handler.onClose("gone");
+  t.fire();
+  t.handler.onOpen();
+  const from = t.written.length;
+  t.handler.onData("\x20\x02\x01\x00");
+  const again = written(t, from);
+  assert.deepEqual(again.map((x) => [x.topic, x.messageId, x.dup]), [["t/b", b, true], ["t/c", d, true]]);
+  t.handler.onData(ack(0x50, b)); // PUBREC b
+  assert.equal(c.fState[1], 3, "PUBREL sent, awaiting PUBCOMP");
+  assert.deepEqual(written(t, t.written.length - 1).map((x) => [x.cmd, x.messageId]), [["pubrel", b]]);
+  t.handler.onData(ack(0x70, b)); // PUBCOMP b
+  assert.deepEqual(published, [a, b]);
+  assert.equal(c.inflightFree(), 2);
+  // Incoming QoS 2: two ids remembered until PUBREL; a third closes (neither delivered nor acknowledged).
+  const got: string[] = [];
+  c.onMessage = (topic: string, payload: string) => got.push(payload);
+  const pub = (id: number, x: string) => "\x34\x06\x00\x01t" + String.fromCharCode(id >> 8, id & 255) + x;
+  t.handler.onData(pub(100, "p"));
+  t.handler.onData(pub(101, "q"));
+  assert.deepEqual([...c.rIds], [100, 101]);
+  t.handler.onData(pub(102, "r"));
+  assert.deepEqual(got, ["p", "q"]);
+  assert.equal(errors[errors.length - 1], -53, "ERR_QOS2_FULL");
+  assert.ok(!c.connected());
 });
 
 test("offline ring: encoded PUBLISHes, oldest first; when full the oldest is dropped; codec errors change nothing", () => {
@@ -194,13 +230,17 @@ test("session image: round trip through the tables; a damaged image or another c
     cfg.queue = 2;
   };
   const { t, c } = client(small);
-  const f = c.flights;
-  const k = f.state.indexOf(0);
-  for (let i = 0; i < 9; i++) f.buf[k][i] = i + 1;
-  f.claim(k, 42, 9, 2);
-  assert.equal(f.rxAdd(77), 0);
-  assert.equal(c.publish("t", "queued", 1, false), w.QUEUED);
+  t.links = true;
+  c.connect();
+  t.handler.onOpen();
+  t.handler.onData("\x20\x02\x00\x00");
+  assert.ok(c.publish("t/f", "inflight", 2, false) > 0);
   c.lastId = 42;
+  c.fId[0] = 42; // the id the image carries (the packet's own id is not read back)
+  t.handler.onData("\x34\x06\x00\x01t\x00\x4dx"); // incoming QoS 2, id 77
+  t.handler.onClose("gone");
+  c.disconnect();
+  assert.equal(c.publish("t", "queued", 1, false), w.QUEUED);
   assert.ok(c.saveSession("s"));
   const img = t.files.get("s")!;
   const errors: number[] = [];
@@ -214,16 +254,14 @@ test("session image: round trip through the tables; a damaged image or another c
   const cut = restoreInto(() => {}, img.slice(0, -3));
   assert.deepEqual([other.ok, cut.ok], [false, false]);
   assert.deepEqual(errors, [-54, -54], "ERR_SESSION_DATA");
-  for (const x of [other.c, cut.c]) assert.deepEqual([x.flights.free(), x.queued(), x.lastId], [2, 0, 0], "untouched");
+  for (const x of [other.c, cut.c]) assert.deepEqual([x.inflightFree(), x.queued(), x.lastId, x.rIds[0]], [2, 0, 0, 0], "untouched");
   assert.equal(client().c.restoreSession("none"), false, "no file");
   const { ok, c: c2 } = restoreInto(() => {}, img);
   assert.ok(ok);
-  const f2 = c2.flights;
   assert.equal(c2.lastId, 42);
-  assert.equal(f2.find(42), 0);
-  assert.deepEqual([...bytes(f2.buf[0], 9)], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  assert.equal(f2.state[0], 2, "flow state restored");
-  assert.equal(f2.rxAdd(77), 1, "incoming QoS 2 id restored");
+  assert.deepEqual([c2.inflightFree(), c2.fId[0], c2.fState[0]], [1, 42, 2], "slot, id and flow state restored");
+  assert.deepEqual(written({ written: [bytes(c2.fBuf[0], c2.fLen[0]).toString("latin1")] }).map((x) => [x.topic, x.payload.toString(), x.qos]), [["t/f", "inflight", 2]]);
+  assert.deepEqual([...c2.rIds], [77, 0], "incoming QoS 2 id restored");
   assert.equal(c2.queued(), 1);
   const p = mqttPacket.parser({ protocolVersion: 4 });
   const seen: any[] = [];

@@ -278,9 +278,7 @@ export class Client {
       l = null;
     }
     if (l === null) {
-      this.state = S_BACKOFF;
-      this.report(R.ERR_NO_LINK, why);
-      this.retry(false);
+      this.drop(R.ERR_NO_LINK, why); // no link to lose: a report and a retry
       return;
     }
     this.link = l;
@@ -288,7 +286,8 @@ export class Client {
   }
 
   /**
-   * @internal The connection is gone (code says why; 0: disconnect()): close the link
+   * @internal The connection is gone (code says why; 0: disconnect(); no link: it
+   * could not be opened, nothing to lose but a retry all the same): close the link
    * (its late events are ignored: new generation), stop the timer, clean up what does
    * not survive a connection, then reconnect after a back-off. Refusals, suspected
    * take-overs and repeated protocol errors back off further; the client stops only
@@ -320,13 +319,15 @@ export class Client {
       }
       this.state = S_BACKOFF;
     }
-    // Requests in flight go out again on the next connection.
-    this.pingAt = -1;
-    subMove(this, SUB_SENT, -1, SUB_NEW, 0);
-    subMove(this, UNSUB_SENT, -1, UNSUB_NEW, 0);
-    this.p.log("mqtt: closed (" + (reason === "" ? R.clientErrorName(code) : reason) + ")");
-    const h = this.onDisconnect;
-    if (h !== null) h(code, reason);
+    if (l !== null) {
+      // A connection (or its attempt) is lost: requests in flight go out again on the next one.
+      this.pingAt = -1;
+      subMove(this, SUB_SENT, -1, SUB_NEW, 0);
+      subMove(this, UNSUB_SENT, -1, UNSUB_NEW, 0);
+      this.p.log("mqtt: closed (" + (reason === "" ? R.clientErrorName(code) : reason) + ")");
+      const h = this.onDisconnect;
+      if (h !== null) h(code, reason);
+    }
     if (this.state !== S_BACKOFF) return; // stopped, or the handler decided (disconnect/connect)
     // CONNACK refusals retrying soon cannot fix: 1, 2, 4, 5 (not 3, server unavailable).
     const refusal = R.isConnackError(code) && code !== R.ERR_CONNACK_SERVER;
@@ -340,18 +341,15 @@ export class Client {
       this.report(t, t === R.ERR_TAKEOVER ? this.cfg.connect.clientId : reason);
       severe = true;
     }
-    if (!this.cfg.autoReconnect) this.state = S_STOPPED;
-    else this.retry(severe);
-  }
-
-  /**
-   * Try again after a back-off. Ordinary failures back off from backoffMinMs, doubling
-   * to backoffMaxMs; `severe` ones (refusals, take-overs, repeated protocol errors,
-   * "strikes") go on doubling from backoffMaxMs up to backoffCeilingMs: the client never
-   * gives up by itself, it only asks less often. Each delay is 50..100 % of the bound
-   * (jitter), so a fleet does not reconnect in step.
-   */
-  private retry(severe: boolean): void {
+    if (!this.cfg.autoReconnect && l !== null) {
+      this.state = S_STOPPED;
+      return;
+    }
+    // Try again after a back-off. Ordinary failures back off from backoffMinMs,
+    // doubling to backoffMaxMs; severe ones (refusals, take-overs, repeated protocol
+    // errors, "strikes") go on doubling from backoffMaxMs up to backoffCeilingMs: the
+    // client never gives up by itself, it only asks less often. Each delay is
+    // 50..100 % of the bound (jitter), so a fleet does not reconnect in step.
     const c = this.cfg;
     let d = c.backoffMinMs;
     let cap = c.backoffMaxMs;

@@ -42,11 +42,6 @@ export const ERR_WRITE = -59; // the transport threw on write (socket gone)
 export const ERR_BROKER_FAULTS = -60; // the broker broke the protocol on several connections in a row
 export const ERR_UNKNOWN_ID = -61; // an acknowledgement for a packet id not in flight (reported, ignored)
 
-/**
- * Names for codes -30, -31, ... (in clientErrorName): one string literal in a function body, so on Espruino the text stays in
- * flash with the code instead of an array of strings held in RAM from boot.
- */
-
 /** True for any CONNACK refusal (return codes 1..5, ERR_CONNACK_*). */
 export function isConnackError(code: number): boolean {
   return code <= ERR_CONNACK_PROTOCOL && code >= ERR_CONNACK_AUTH;
@@ -60,16 +55,8 @@ export function isPacketId(r: number): boolean {
   return r > 0 && r < QUEUED;
 }
 
-/** A readable name for any client or codec result code. */
-export function clientErrorName(code: number): string {
-  const i = -30 - code;
-  if (i >= 0) {
-    // the text lives in the function body (in flash on a board) and is a RAM string only while naming a code
-    const names = "in-flight full|not connected|subscription table full|no free packet identifier||||||||unacceptable protocol version|identifier rejected|server unavailable|bad user name or password|not authorized|||||no answer to PINGREQ: link dead|no CONNACK in time|session taken over by another client with the same client id|too many incoming QoS 2 messages awaiting PUBREL|saved session unreadable|unexpected packet from broker|offline queue full: oldest message dropped|connection closed|cannot open connection|write to the connection failed|broker keeps breaking the protocol|acknowledgement for an unknown packet id".split("|");
-    if (i < names.length && names[i] !== "") return names[i];
-  }
-  return errorName(code);
-}
+/** A readable name for any client or codec result code (errors.ts holds both tables). */
+export const clientErrorName = errorName;
 
 /** The message of something thrown (an Error, or a string on Lua). */
 export function thrownText(e: unknown): string {

@@ -27,7 +27,7 @@ import { DISCONNECT, PINGREQ } from "./packet";
 import { PacketReader } from "./reader";
 import * as R from "./results";
 import { decodeSession, encodeSession } from "./session-image";
-import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subAdd, subMove, subRemove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
+import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subAdd, subMove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
 import { Conn } from "./conn";
 import { S_BACKOFF, S_CONNACK, S_CONNECTED, S_IDLE, S_OPENING, S_STOPPED, S_WAIT_WIFI } from "./results";
 
@@ -229,7 +229,7 @@ export class Client {
     const e = subAdd(this, filters, null, null);
     if (e < 0) return e;
     if (this.state === S_CONNECTED) return flushSubs(this, UNSUB_NEW);
-    if (this.cfg.connect.cleanSession) subRemove(this, UNSUB_NEW, 0);
+    if (this.cfg.connect.cleanSession) subMove(this, UNSUB_NEW, -1, -1, 0);
     return R.DEFERRED;
   }
 

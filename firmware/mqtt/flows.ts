@@ -12,7 +12,7 @@ import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC, flClaim, flFind, flFree, flOldes
 import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK } from "./packet";
 import * as R from "./results";
 import { S_CONNACK, S_CONNECTED } from "./results";
-import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subMove, subRemove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
+import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subMove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
 import { topicMatches } from "./topic";
 import { get16 } from "./u16";
 
@@ -85,7 +85,7 @@ export function handlePacket(c: Client): void {
       }
     }
   } else if (t === UNSUBACK) {
-    subRemove(c, UNSUB_SENT, pk.id);
+    subMove(c, UNSUB_SENT, -1, -1, pk.id);
   } else if (t !== PINGRESP) {
     c.drop(R.ERR_UNEXPECTED, "packet type " + t);
   }
@@ -138,14 +138,21 @@ export function connackOrFault(c: Client, code: number): void {
   c.lastRecv = now;
   c.p.log("mqtt connected session=" + (sp ? 1 : 0));
   if (!sp) for (let i = 0; i < c.rIds.length; i++) c.rIds[i] = 0;
+  // The n slots used now, oldest first; k is the rank among the slots still used (a
+  // completed flow is freed, so the next one takes its rank). Slots claimed by an
+  // onPublished handler here are newer and already sent.
   const n = c.fState.length - flFree(c);
-  for (let k = 0; k < n; k++) {
+  let k = 0;
+  for (let m = 0; m < n; m++) {
     const i = flOldest(c, k);
+    if (i < 0) break;
+    k++;
     if (c.fState[i] === F_PUBCOMP) {
       if (sp) c.send(c.tx, encodeAck(c.tx, PUBREL, c.fId[i]));
       else {
         const id = c.fId[i];
         c.fState[i] = F_FREE;
+        k--;
         const h = c.onPublished;
         if (h !== null) h(id);
       }
@@ -157,7 +164,7 @@ export function connackOrFault(c: Client, code: number): void {
   // Subscriptions: the broker kept them only when the session is present; pending
   // unsubscribes are moot when it lost the session.
   if (!sp) {
-    subRemove(c, UNSUB_NEW, 0);
+    subMove(c, UNSUB_NEW, -1, -1, 0);
     subMove(c, -1, -1, SUB_NEW, 0);
   }
   if (c.state !== S_CONNECTED) return;

@@ -57,12 +57,27 @@ export function subAdd(c: Client, filters: string[], qos: number[] | null, handl
   return 0;
 }
 
-/** Remove entries in state `st` (with packet id `pid`, or any when 0). */
-export function subRemove(c: Client, st: number, pid: number): void {
+/**
+ * Entries in state `from` (-1: any; only entry `only`, when >= 0) move to state `to`
+ * with packet id `id`: SUB_NEW -> SUB_SENT when sent; the connection gone, requests in
+ * flight go out again on the next one (SUB_SENT -> SUB_NEW, id 0); the broker lost
+ * the session, everything is subscribed again (any -> SUB_NEW). With `to` -1 they are
+ * removed instead, those with packet id `id` only (any when 0): UNSUBACK, or pending
+ * unsubscribes the broker need not hear of.
+ */
+export function subMove(c: Client, from: number, only: number, to: number, id: number): void {
   let j = 0;
   const n = c.sFilter.length;
   for (let i = 0; i < n; i++) {
-    if (c.sState[i] === st && (pid === 0 || c.sPid[i] === pid)) continue;
+    const hit = (from < 0 || c.sState[i] === from) && (only < 0 || only === i);
+    if (to >= 0) {
+      if (hit) {
+        c.sState[i] = to;
+        c.sPid[i] = id;
+      }
+      continue;
+    }
+    if (hit && (id === 0 || c.sPid[i] === id)) continue;
     c.sFilter[j] = c.sFilter[i];
     c.sQos[j] = c.sQos[i];
     c.sHandler[j] = c.sHandler[i];
@@ -70,26 +85,11 @@ export function subRemove(c: Client, st: number, pid: number): void {
     c.sPid[j] = c.sPid[i];
     j++;
   }
-  while (c.sFilter.length > j) {
+  while (to < 0 && c.sFilter.length > j) {
     c.sFilter.pop();
     c.sQos.pop();
     c.sHandler.pop();
     c.sState.pop();
     c.sPid.pop();
-  }
-}
-
-/**
- * Entries in state `from` (or only entry `only`, when >= 0) move to state `to` with
- * packet id `id`: SUB_NEW -> SUB_SENT when sent; the connection gone, requests in
- * flight go out again on the next one (SUB_SENT -> SUB_NEW, id 0); the broker lost
- * the session, everything is subscribed again (-1 = any state -> SUB_NEW).
- */
-export function subMove(c: Client, from: number, only: number, to: number, id: number): void {
-  for (let i = 0; i < c.sState.length; i++) {
-    if ((from < 0 || c.sState[i] === from) && (only < 0 || only === i)) {
-      c.sState[i] = to;
-      c.sPid[i] = id;
-    }
   }
 }

@@ -81,6 +81,7 @@ test("in-flight table: claims in sending order, finds by id, frees, re-sends old
     cfg.inflight = 3;
     cfg.qos2Ids = 2;
     cfg.connect.cleanSession = false;
+    cfg.takeoverCount = 99; // quick reconnects here are not a take-over
   });
   const published: number[] = [];
   const errors: number[] = [];
@@ -114,8 +115,15 @@ test("in-flight table: claims in sending order, finds by id, frees, re-sends old
   t.handler.onData(ack(0x50, b)); // PUBREC b
   assert.equal(c.fState[1], 3, "PUBREL sent, awaiting PUBCOMP");
   assert.deepEqual(written(t, t.written.length - 1).map((x) => [x.cmd, x.messageId]), [["pubrel", b]]);
-  t.handler.onData(ack(0x70, b)); // PUBCOMP b
-  assert.deepEqual(published, [a, b]);
+  // The broker lost the session while b awaits PUBCOMP (behind it: d): b counts as
+  // complete, d is re-sent.
+  t.handler.onClose("gone");
+  t.fire();
+  t.handler.onOpen();
+  const from2 = t.written.length;
+  t.handler.onData("\x20\x02\x00\x00");
+  assert.deepEqual(published, [a, b], "the flow past PUBREC is complete");
+  assert.deepEqual(written(t, from2).map((x) => [x.cmd, x.messageId]), [["publish", d]], "and the one behind it re-sent");
   assert.equal(c.inflightFree(), 2);
   // Incoming QoS 2: two ids remembered until PUBREL; a third closes (neither delivered nor acknowledged).
   const got: string[] = [];

@@ -1,38 +1,35 @@
 /**
  * The MQTT 3.1.1 client session: the connection state machine (connect, back-off,
  * reconnect), keep-alive, and the flows of QoS 0/1/2 both ways. Its tables are units
- * of their own: the in-flight table (inflight.ts), the offline ring (offline-ring.ts),
- * the subscription table (subscriptions.ts), the session image (session-image.ts) and
- * the back-off (backoff.ts). docs/client.md describes it.
+ * of their own whose arrays are fields of the Client (no object, class or constructor
+ * each): the in-flight table (inflight.ts), the subscription table (subscriptions.ts);
+ * the session image is session-image.ts; the offline queue is a ring of encoded
+ * packets handled here (qBuf/qLen/qHead/qCount);
+ * the link callbacks are in conn.ts, the packet flows in flows.ts. docs/client.md
+ * describes it.
  *
  * Memory: every packet buffer (RX, TX, in-flight slots, offline queue slots) is
  * allocated in the constructor. After that, a QoS 1/2 PUBLISH is encoded once into its
  * slot and re-sent from there (DUP set in place); acks and pings use the TX buffer.
- * Only the strings handed to Link.write and to handlers are allocated.
+ * Only the strings handed to Link.write and to handlers are allocated. On Espruino
+ * every method, parameter, closure and stored name holds RAM for good, so the rarely
+ * run paths (connect, drop, back-off) are few big methods, and one timer with one
+ * closure serves the reconnect, the CONNACK timeout and the keep-alive (only one of
+ * them is ever due: which one follows from the state).
  */
 import type { ClientPlatform, Link } from "../hal/platform";
-import { Backoff } from "./backoff";
 import { ClientConfig, MessageHandler } from "./config";
-import { encodeAck, encodeConnect, encodeEmpty } from "./encode";
-import { ERR_QOS, PACKET_READY } from "./errors";
-import { badPacket, flushSubs, handlePacket, sendNew } from "./flows";
-import { InflightTable } from "./inflight";
-import { OfflineRing, RING_DROPPED_OLDEST } from "./offline-ring";
+import { encodeEmpty, encodePublish } from "./encode";
+import { ERR_PACKET_TOO_LARGE, ERR_QOS } from "./errors";
+import { flushSubs, sendNew } from "./flows";
+import { flFree } from "./inflight";
 import { DISCONNECT, PINGREQ } from "./packet";
 import { PacketReader } from "./reader";
 import * as R from "./results";
 import { decodeSession, encodeSession } from "./session-image";
-import { SUB_NEW, SubscriptionTable, UNSUB_NEW } from "./subscriptions";
+import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subAdd, subMove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
 import { Conn } from "./conn";
-
-/** Connection states. */
-export const S_IDLE = 0;
-export const S_WAIT_WIFI = 1;
-export const S_OPENING = 2;
-export const S_CONNACK = 3;
-export const S_CONNECTED = 4;
-export const S_BACKOFF = 5;
-export const S_STOPPED = 6;
+import { S_BACKOFF, S_CONNACK, S_CONNECTED, S_IDLE, S_OPENING, S_STOPPED, S_WAIT_WIFI } from "./results";
 
 export class Client {
   cfg: ClientConfig;
@@ -42,7 +39,6 @@ export class Client {
   sessionPresent = false;
   dropped = 0;
   oversized = 0;
-  connects = 0;
   /** The last error reported (0 = none). */
   lastError = 0;
   /** Why the client last backed off further (refusal, ERR_TAKEOVER, ERR_BROKER_FAULTS, bad CONNECT): for the app to publish and clear. */
@@ -58,53 +54,106 @@ export class Client {
   /** The link closed by disconnect() has closed. */
   onClosed: (() => void) | null = null;
 
+  // @internal: shared with conn.ts and flows.ts (names of 8 characters or fewer: one block each).
   reader: PacketReader;
   tx: Bytes;
-  flights: InflightTable;
-  ring: OfflineRing;
-  subs: SubscriptionTable;
-  backoff: Backoff = new Backoff();
-  // @internal: shared with flows.ts.
+  /** The in-flight table (inflight.ts): slot buffers, lengths, ids, flow states, sending order; incoming QoS 2 ids (0 = free). */
+  fBuf: Bytes[] = [];
+  fLen: number[] = [];
+  fId: number[] = [];
+  fState: number[] = [];
+  fOrder: number[] = [];
+  fSeq = 0;
+  rIds: number[] = [];
+  /**
+   * The offline queue: a ring of PUBLISH packets encoded while the client could not
+   * send them (placeholder packet id 1, patched when each is sent), oldest first; the
+   * k-th oldest in slot (qHead + k) % qBuf.length. A message's QoS is read from its
+   * first byte (bits 1-2), so no array holds it.
+   */
+  qBuf: Bytes[] = [];
+  qLen: number[] = [];
+  qHead = 0;
+  qCount = 0;
+  /** The subscription table (subscriptions.ts): filter, QoS, handler, state, packet id in flight. */
+  sFilter: string[] = [];
+  sQos: number[] = [];
+  sHandler: (MessageHandler | null)[] = [];
+  sState: number[] = [];
+  sPid: number[] = [];
   gen = 0;
   lastId = 0;
   lastRecv = 0;
-  connectedAt = 0;
+  /** When the last CONNACK arrived. */
+  upAt = 0;
   /** Packet id of the birth while it is in flight (0 = none): a reconnect re-sends it rather than queueing another. */
   birthId = 0;
+  /** When the PINGREQ awaiting its answer was sent (-1 = none). */
+  pingAt = -1;
+  /** Generation of the link disconnect() is closing (-1 = none). */
+  closing = -1;
   private link: Link | null = null;
   private lastSent = 0;
-  private pingOut = false;
-  private pingAt = 0;
-  /** A write threw: the link is dead, the drop follows from a timer. */
-  private writeBroken = false;
-  /** Generation of the link disconnect() is closing (-1 = none). */
-  private closingGen = -1;
-  private kaTimer = -1;
-  private rcTimer = -1;
-  private ctTimer = -1;
-  private kaTick: () => void;
-  private rcTick: () => void;
-  private ctTick: () => void;
+  /** Why a write threw (null = it did not): the link is dead, the drop follows from the timer. */
+  private broke: string | null = null;
+  /** The one timer (-1 = none) and its closure. */
+  private tm = -1;
+  private tick: () => void;
+  // Back-off: ordinary failures in a row (>= 0), or minus the rounds of the longer
+  // back-off since the last healthy connection; connections in a row that failed soon
+  // after CONNACK or on a protocol error, and how many of them were protocol errors.
+  private bo = 0;
+  private faults = 0;
+  private protoFaults = 0;
 
   constructor(platform: ClientPlatform, cfg: ClientConfig) {
     this.p = platform;
     this.cfg = cfg;
     this.reader = new PacketReader(cfg.rxSize);
     this.tx = bytesNew(cfg.txSize);
-    this.flights = new InflightTable(cfg.inflight, cfg.slotSize, cfg.qos2Ids);
-    this.ring = new OfflineRing(cfg.queue, cfg.queueSlotSize > 0 ? cfg.queueSlotSize : cfg.slotSize);
-    this.subs = new SubscriptionTable(cfg.maxSubs);
-    this.kaTick = () => {
-      this.kaTimer = -1;
-      this.keepAlive();
-    };
-    this.rcTick = () => {
-      this.rcTimer = -1;
-      this.attemptConnect();
-    };
-    this.ctTick = () => {
-      this.ctTimer = -1;
-      if (this.state === S_CONNACK || this.state === S_OPENING) this.drop(R.ERR_CONNECT_TIMEOUT, "no CONNACK in time");
+    for (let i = 0; i < cfg.inflight; i++) {
+      this.fBuf.push(bytesNew(cfg.slotSize));
+      this.fLen.push(0);
+      this.fId.push(0);
+      this.fState.push(0);
+      this.fOrder.push(0);
+    }
+    for (let i = 0; i < cfg.qos2Ids; i++) this.rIds.push(0);
+    for (let i = 0; i < cfg.queue; i++) {
+      this.qBuf.push(bytesNew(cfg.queueSlotSize > 0 ? cfg.queueSlotSize : cfg.slotSize));
+      this.qLen.push(0);
+    }
+    this.tick = () => {
+      this.tm = -1;
+      const s = this.state;
+      if (this.broke !== null && this.link !== null) this.drop(R.ERR_WRITE, this.broke);
+      else if (s === S_CONNACK || s === S_OPENING) this.drop(R.ERR_CONNECT_TIMEOUT, "no CONNACK in time");
+      else if (s === S_WAIT_WIFI || s === S_BACKOFF) this.attemptConnect();
+      else if (s === S_CONNECTED && this.cfg.connect.keepAlive > 0) {
+        // Keep-alive: PINGREQ when nothing was sent or nothing received for the
+        // keep-alive; no answer in time: dead link.
+        const ka = this.cfg.connect.keepAlive * 1000;
+        const wait = this.cfg.pingTimeoutMs > 0 ? this.cfg.pingTimeoutMs : this.cfg.connect.keepAlive * 500;
+        const now = this.p.millis();
+        let next = 0;
+        if (this.pingAt >= 0) {
+          if (now - this.pingAt >= wait) {
+            this.drop(R.ERR_DEAD_LINK, "");
+            return;
+          }
+          next = this.pingAt + wait - now;
+        } else {
+          const idle = now - (this.lastSent < this.lastRecv ? this.lastSent : this.lastRecv);
+          if (idle >= ka) {
+            this.pingAt = now;
+            this.send(this.tx, encodeEmpty(this.tx, PINGREQ));
+            next = wait;
+          } else {
+            next = ka - idle;
+          }
+        }
+        this.arm(next > 0 ? next : 1);
+      }
     };
   }
 
@@ -113,7 +162,9 @@ export class Client {
   /** Start connecting; reconnects after every failure until disconnect(). */
   connect(): void {
     if (this.state !== S_IDLE && this.state !== S_STOPPED) return;
-    this.backoff.reset();
+    this.bo = 0;
+    this.faults = 0;
+    this.protoFaults = 0;
     this.attemptConnect();
   }
 
@@ -124,15 +175,9 @@ export class Client {
    * close would drop the DISCONNECT and the broker would publish the will).
    */
   disconnect(): boolean {
-    this.stopTimers();
     if (this.state === S_CONNECTED) this.send(this.tx, encodeEmpty(this.tx, DISCONNECT));
-    const closing = this.link !== null && !this.writeBroken;
-    this.closingGen = closing ? this.gen : -1;
-    this.closeLink();
-    const was = this.state;
-    this.state = S_STOPPED;
-    if (was === S_CONNECTED || was === S_CONNACK) this.lost(0, "disconnected");
-    return closing;
+    this.drop(0, "disconnected");
+    return this.closing >= 0;
   }
 
   connected(): boolean {
@@ -142,67 +187,71 @@ export class Client {
   /** Returns the packet id (QoS 1/2 sent), 0 (QoS 0 sent), QUEUED, or an error (docs/client.md). */
   publish(topic: string, payload: string, qos: number, retain: boolean): number {
     if (qos < 0 || qos > 2) return ERR_QOS;
-    if (this.state === S_CONNECTED && this.ring.count === 0) return sendNew(this, topic, payload, qos, retain);
-    if (this.ring.capacity() === 0) return this.state === S_CONNECTED ? R.ERR_INFLIGHT_FULL : R.ERR_NOT_CONNECTED;
-    const r = this.ring.put(topic, payload, qos, retain);
-    if (r < 0) return r;
-    if (r === RING_DROPPED_OLDEST) {
+    if (this.state === S_CONNECTED && this.qCount === 0) return sendNew(this, topic, payload, qos, retain);
+    if (this.qBuf.length === 0) return this.state === S_CONNECTED ? R.ERR_INFLIGHT_FULL : R.ERR_NOT_CONNECTED;
+    return this.enqueue(topic, payload, qos, retain);
+  }
+
+  /** Into the offline queue (the oldest dropped when full): QUEUED, or a codec error (nothing changed). */
+  private enqueue(topic: string, payload: string, qos: number, retain: boolean): number {
+    const cap = this.qBuf.length;
+    const full = this.qCount === cap;
+    const k = full ? this.qHead : (this.qHead + this.qCount) % cap;
+    const n = encodePublish(this.qBuf[k], topic, payload, qos, retain, false, 1);
+    if (n < 0) return n;
+    this.qLen[k] = n;
+    if (full) {
+      this.qHead = (this.qHead + 1) % cap;
       this.dropped++;
       this.report(R.ERR_QUEUE_DROP, "dropped " + this.dropped);
+    } else {
+      this.qCount++;
     }
     return R.QUEUED;
   }
 
   inflightFree(): number {
-    return this.flights.free();
+    return flFree(this);
   }
   queued(): number {
-    return this.ring.count;
+    return this.qCount;
   }
 
   /** filters[i] at qos[i], `handler` (or null) gets their messages; the SUBSCRIBE id, DEFERRED or an error; results in onSubscribed. */
   subscribe(filters: string[], qos: number[], handler: MessageHandler | null): number {
-    const e = this.subs.subscribe(filters, qos, handler);
+    const e = subAdd(this, filters, qos, handler);
     if (e < 0) return e;
     return this.state === S_CONNECTED ? flushSubs(this, SUB_NEW) : R.DEFERRED;
   }
 
   /** Unsubscribe; local dispatch stops at UNSUBACK. Returns the packet id, DEFERRED or an error. */
   unsubscribe(filters: string[]): number {
-    const e = this.subs.unsubscribe(filters);
+    const e = subAdd(this, filters, null, null);
     if (e < 0) return e;
     if (this.state === S_CONNECTED) return flushSubs(this, UNSUB_NEW);
-    if (this.cfg.connect.cleanSession) this.subs.remove(UNSUB_NEW, 0);
+    if (this.cfg.connect.cleanSession) subMove(this, UNSUB_NEW, -1, -1, 0);
     return R.DEFERRED;
   }
 
   /** SUBACK result of a filter: 0..2 granted, 0x80 refused, -1 pending or unknown. */
   subscription(filter: string): number {
-    return this.subs.result(filter);
+    const k = this.sFilter.indexOf(filter);
+    const st = k < 0 ? -1 : this.sState[k];
+    return st === SUB_OK ? this.sQos[k] : st === SUB_FAILED ? 0x80 : -1;
   }
 
-  /** The persistent-session state as a byte string (session-image.ts); loadSession() takes it back. */
-  sessionData(): string {
-    return encodeSession(this.cfg.connect.clientId, this.lastId, this.flights, this.ring);
-  }
-
-  /** Save the session to Storage file `name` (before deep sleep). */
+  /** Save the persistent-session state (session-image.ts) to Storage file `name` (before deep sleep). */
   saveSession(name: string): boolean {
-    return this.p.storageWrite(name, this.sessionData());
+    return this.p.storageWrite(name, encodeSession(this));
   }
 
   /** Load the session saved under `name`; false (state untouched) when absent, for another client id or unreadable. */
   restoreSession(name: string): boolean {
     const s = this.p.storageRead(name);
-    const ok = s !== null && this.loadSession(s);
-    if (s !== null && !ok) this.report(R.ERR_SESSION_DATA, name);
+    if (s === null) return false;
+    const ok = decodeSession(this, s);
+    if (!ok) this.report(R.ERR_SESSION_DATA, name);
     return ok;
-  }
-  loadSession(s: string): boolean {
-    const id = decodeSession(s, this.cfg.connect.clientId, this.flights, this.ring);
-    if (id < 0) return false;
-    this.lastId = id;
-    return true;
   }
 
   // ------------------------------------------------------------- connection
@@ -212,12 +261,12 @@ export class Client {
     if (!this.p.wifiUp()) {
       if (this.state !== S_WAIT_WIFI) this.p.log("mqtt: waiting for wifi");
       this.state = S_WAIT_WIFI;
-      this.rcTimer = this.p.after(this.cfg.wifiPollMs, this.rcTick);
+      this.arm(this.cfg.wifiPollMs);
       return;
     }
     this.gen++;
     this.state = S_OPENING;
-    this.writeBroken = false;
+    this.broke = null;
     this.reader.reset();
     let l: Link | null = null;
     let why = this.cfg.host;
@@ -229,123 +278,105 @@ export class Client {
       l = null;
     }
     if (l === null) {
-      this.state = S_BACKOFF;
-      this.report(R.ERR_NO_LINK, why);
-      this.scheduleReconnect(false);
+      this.drop(R.ERR_NO_LINK, why); // no link to lose: a report and a retry
       return;
     }
     this.link = l;
-    this.ctTimer = this.p.after(this.cfg.connectTimeoutMs, this.ctTick);
-  }
-
-  /** @internal transport opened: send CONNECT. */
-  linkOpen(gen: number): void {
-    if (gen !== this.gen || this.state !== S_OPENING) return;
-    const n = encodeConnect(this.tx, this.cfg.connect);
-    if (n < 0) {
-      // A setting the app may still change (keep-alive, credentials): retry, rarely.
-      this.trouble = n;
-      this.drop(n, "CONNECT");
-      return;
-    }
-    this.state = S_CONNACK;
-    this.lastRecv = this.p.millis();
-    this.send(this.tx, n);
-  }
-
-  /** @internal bytes from the broker. */
-  linkData(gen: number, data: string): void {
-    if (gen !== this.gen) return;
-    const r = this.reader;
-    const n = strLen(data);
-    let pos = 0;
-    while (pos < n) {
-      pos = r.feed(data, pos);
-      if (r.status === PACKET_READY) {
-        this.lastRecv = this.p.millis();
-        this.pingOut = false;
-        handlePacket(this);
-      } else if (r.status < 0) {
-        this.lastRecv = this.p.millis();
-        badPacket(this, r.status);
-      }
-      if (gen !== this.gen) return;
-    }
-  }
-
-  /** @internal the transport closed. */
-  linkClosed(gen: number, reason: string): void {
-    if (gen === this.closingGen) {
-      this.closingGen = -1;
-      const h = this.onClosed;
-      if (h !== null) h();
-      return;
-    }
-    if (gen === this.gen) this.drop(R.ERR_CLOSED, reason);
-  }
-
-  private closeLink(): void {
-    const l = this.link;
-    this.link = null;
-    this.gen++;
-    if (l !== null) l.close();
+    this.arm(this.cfg.connectTimeoutMs);
   }
 
   /**
-   * The connection is gone (code says why): clean up, then reconnect after a back-off.
-   * Refusals, suspected take-overs and repeated protocol errors back off further; the
-   * client stops only when the application says so (disconnect(), autoReconnect false).
+   * @internal The connection is gone (code says why; 0: disconnect(); no link: it
+   * could not be opened, nothing to lose but a retry all the same): close the link
+   * (its late events are ignored: new generation), stop the timer, clean up what does
+   * not survive a connection, then reconnect after a back-off. Refusals, suspected
+   * take-overs and repeated protocol errors back off further; the client stops only
+   * when the application says so (disconnect(), autoReconnect false). A protocol
+   * error: a codec error on what the broker sent (-1..-29, not a packet merely too
+   * large for our RX buffer) or a packet it must not send.
    */
-  /** @internal */
   drop(code: number, reason: string): void {
     const was = this.state;
-    const b = this.backoff;
-    this.closeLink();
-    this.stopTimers();
-    if (code !== R.ERR_CLOSED && code !== 0) this.report(code, reason);
-    const proto = R.isBrokerFault(code);
-    if (was === S_CONNECTED && this.p.millis() - this.connectedAt >= this.cfg.takeoverMs && !proto) b.reset();
-    else if (was === S_CONNECTED || proto) b.fault(proto);
-    this.state = S_BACKOFF;
-    this.lost(code, reason);
-    if (this.state !== S_BACKOFF) return; // the handler decided (disconnect/connect)
-    let severe = R.isRefusal(code) || code === this.trouble;
-    if (R.isRefusal(code)) this.trouble = code;
-    if (b.faults >= this.cfg.takeoverCount) {
-      const t = b.protoFaults > 0 ? R.ERR_BROKER_FAULTS : R.ERR_TAKEOVER;
-      b.faults = 0;
-      b.protoFaults = 0;
+    const l = this.link;
+    if (code === 0) this.closing = l !== null && this.broke === null ? this.gen : -1;
+    this.link = null;
+    this.gen++;
+    this.arm(-1);
+    if (l !== null) l.close();
+    if (code === 0) {
+      this.state = S_STOPPED;
+      if (was !== S_CONNECTED && was !== S_CONNACK) return;
+    } else {
+      if (code !== R.ERR_CLOSED) this.report(code, reason);
+      const proto = (code < 0 && code > R.ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === R.ERR_UNEXPECTED;
+      if (was === S_CONNECTED && this.p.millis() - this.upAt >= this.cfg.takeoverMs && !proto) {
+        this.bo = 0;
+        this.faults = 0;
+        this.protoFaults = 0;
+      } else if (was === S_CONNECTED || proto) {
+        this.faults++;
+        if (proto) this.protoFaults++;
+      }
+      this.state = S_BACKOFF;
+    }
+    if (l !== null) {
+      // A connection (or its attempt) is lost: requests in flight go out again on the next one.
+      this.pingAt = -1;
+      subMove(this, SUB_SENT, -1, SUB_NEW, 0);
+      subMove(this, UNSUB_SENT, -1, UNSUB_NEW, 0);
+      this.p.log("mqtt: closed (" + (reason === "" ? R.clientErrorName(code) : reason) + ")");
+      const h = this.onDisconnect;
+      if (h !== null) h(code, reason);
+    }
+    if (this.state !== S_BACKOFF) return; // stopped, or the handler decided (disconnect/connect)
+    // CONNACK refusals retrying soon cannot fix: 1, 2, 4, 5 (not 3, server unavailable).
+    const refusal = R.isConnackError(code) && code !== R.ERR_CONNACK_SERVER;
+    let severe = refusal || code === this.trouble;
+    if (refusal) this.trouble = code;
+    if (this.faults >= this.cfg.takeoverCount) {
+      const t = this.protoFaults > 0 ? R.ERR_BROKER_FAULTS : R.ERR_TAKEOVER;
+      this.faults = 0;
+      this.protoFaults = 0;
       this.trouble = t;
       this.report(t, t === R.ERR_TAKEOVER ? this.cfg.connect.clientId : reason);
       severe = true;
     }
-    if (!this.cfg.autoReconnect) this.state = S_STOPPED;
-    else this.scheduleReconnect(severe);
-  }
-
-  /** Per-connection state that does not survive a connection. */
-  private lost(code: number, reason: string): void {
-    this.pingOut = false;
-    this.subs.unsent();
-    this.p.log("mqtt: closed (" + (reason === "" ? R.clientErrorName(code) : reason) + ")");
-    const h = this.onDisconnect;
-    if (h !== null) h(code, reason);
-  }
-
-  private scheduleReconnect(severe: boolean): void {
+    if (!this.cfg.autoReconnect && l !== null) {
+      this.state = S_STOPPED;
+      return;
+    }
+    // Try again after a back-off. Ordinary failures back off from backoffMinMs,
+    // doubling to backoffMaxMs; severe ones (refusals, take-overs, repeated protocol
+    // errors, "strikes") go on doubling from backoffMaxMs up to backoffCeilingMs: the
+    // client never gives up by itself, it only asks less often. Each delay is
+    // 50..100 % of the bound (jitter), so a fleet does not reconnect in step.
     const c = this.cfg;
-    const d = this.backoff.next(severe, c.backoffMinMs, c.backoffMaxMs, c.backoffCeilingMs, this.p.random());
+    let d = c.backoffMinMs;
+    let cap = c.backoffMaxMs;
+    let n = this.bo;
+    if (severe || n < 0) {
+      d = c.backoffMaxMs;
+      cap = c.backoffCeilingMs > d ? c.backoffCeilingMs : d;
+      n = n < 0 ? -n : 0; // strikes so far
+      if (severe) this.bo = -n - 1;
+    } else {
+      this.bo++;
+    }
+    for (let i = 0; i < n && d < cap; i++) d = d * 2;
+    if (d > cap) d = cap;
+    d = Math.floor(d * 0.5 + this.p.random() * d * 0.5);
     this.p.log("mqtt: reconnect in " + d + " ms");
-    this.rcTimer = this.p.after(d, this.rcTick);
+    this.arm(d);
   }
 
-  private stopTimers(): void {
-    if (this.kaTimer >= 0) this.p.cancel(this.kaTimer);
-    if (this.rcTimer >= 0) this.p.cancel(this.rcTimer);
-    if (this.ctTimer >= 0) this.p.cancel(this.ctTimer);
-    this.kaTimer = -1;
-    this.rcTimer = -1;
-    this.ctTimer = -1;
+  /**
+   * @internal (Re)start the timer for ms (-1: stop it). While a failed write waits for
+   * its drop (a 0 ms timer), nothing else re-arms it.
+   */
+  arm(ms: number): void {
+    if (ms !== 0 && this.broke !== null && this.link !== null) return;
+    if (this.tm >= 0) this.p.cancel(this.tm);
+    this.tm = ms >= 0 ? this.p.after(ms, this.tick) : -1;
   }
 
   /** @internal */
@@ -359,82 +390,40 @@ export class Client {
   /** @internal */
   send(b: Bytes, n: number): boolean {
     const l = this.link;
-    if (l === null || this.writeBroken || n <= 0) return false;
+    if (l === null || this.broke !== null || n <= 0) return false;
     this.lastSent = this.p.millis();
     let ok = false;
-    let why = "";
     try {
       ok = l.write(bytesToStr(b, 0, n));
     } catch (e) {
-      why = R.thrownText(e);
-    }
-    if (why !== "") {
-      // Dropped from a timer, not here: the caller may be half-way through a table.
+      // Dropped from the timer, not here: the caller may be half-way through a table.
       // What was being sent stays in its slot or queue and goes out on the next link.
-      this.writeBroken = true;
-      const g = this.gen;
-      this.p.after(0, () => {
-        if (g === this.gen) this.drop(R.ERR_WRITE, why);
-      });
+      this.broke = R.thrownText(e);
+      this.arm(0);
     }
     return ok;
-  }
-
-  /** @internal */
-  sendAck(type: number, id: number): void {
-    this.send(this.tx, encodeAck(this.tx, type, id));
-  }
-
-  /** @internal CONNACK arrived. */
-  cancelConnectTimer(): void {
-    if (this.ctTimer >= 0) this.p.cancel(this.ctTimer);
-    this.ctTimer = -1;
-  }
-
-  /** @internal connected: the keep-alive timer starts. */
-  startKeepAlive(): void {
-    if (this.cfg.connect.keepAlive > 0) this.kaTimer = this.p.after(this.cfg.connect.keepAlive * 1000, this.kaTick);
-  }
-
-  /** PINGREQ when nothing was sent or nothing received for the keep-alive; no answer in time: dead link. */
-  private keepAlive(): void {
-    if (this.state !== S_CONNECTED) return;
-    const ka = this.cfg.connect.keepAlive * 1000;
-    if (ka <= 0) return;
-    const wait = this.cfg.pingTimeoutMs > 0 ? this.cfg.pingTimeoutMs : this.cfg.connect.keepAlive * 500;
-    const now = this.p.millis();
-    let next = 0;
-    if (this.pingOut) {
-      if (now - this.pingAt >= wait) {
-        this.drop(R.ERR_DEAD_LINK, "");
-        return;
-      }
-      next = this.pingAt + wait - now;
-    } else {
-      const idle = now - (this.lastSent < this.lastRecv ? this.lastSent : this.lastRecv);
-      if (idle >= ka) {
-        this.pingOut = true;
-        this.pingAt = now;
-        this.send(this.tx, encodeEmpty(this.tx, PINGREQ));
-        next = wait;
-      } else {
-        next = ka - idle;
-      }
-    }
-    this.kaTimer = this.p.after(next > 0 ? next : 1, this.kaTick);
   }
 }
 
 export { ClientConfig } from "./config";
 export type { MessageHandler } from "./config";
-export { ConnectOptions } from "./packet";
-export { Backoff } from "./backoff";
-export { InflightTable } from "./inflight";
-export { OfflineRing } from "./offline-ring";
-export { SubscriptionTable } from "./subscriptions";
-export { decodeSession, encodeSession } from "./session-image";
-export { errorName } from "./errors";
-export * from "./results";
+// What the tests and apps name; every other code is a number in docs/client.md, and
+// clientErrorName names them all (each export holds RAM in the bundle for good).
+export {
+  clientErrorName,
+  DEFERRED,
+  ERR_BROKER_FAULTS,
+  ERR_DEAD_LINK,
+  ERR_INFLIGHT_FULL,
+  ERR_NO_LINK,
+  ERR_TAKEOVER,
+  ERR_WRITE,
+  isConnackError,
+  isPacketId,
+  QUEUED,
+  S_BACKOFF,
+  S_STOPPED,
+} from "./results";
 
 /** A ClientConfig with the defaults (a plain function, for Lua callers). */
 export function newClientConfig(): ClientConfig {

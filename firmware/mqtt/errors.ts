@@ -31,20 +31,33 @@ export const ERR_NO_FILTERS = -19; // SUBSCRIBE/UNSUBSCRIBE without a filter
 export const ERR_PACKET_TOO_LARGE = -20; // incoming packet larger than the RX buffer (skipped, framing kept)
 export const ERR_VALUE = -21; // encode: an argument is out of range (keep-alive, packet id, QoS, return code)
 
-/** A readable name for a result code: the rule that was broken. */
+/**
+ * A readable name for a result code: the rule that was broken (codec codes -1..-21,
+ * here) or the client's trouble (-30 and below, results.ts); "error <code>" for any
+ * other. One function for both (results.ts calls it clientErrorName): on Espruino
+ * each function holds RAM for good.
+ */
 export function errorName(code: number): string {
   // The names live in this function's body: on Espruino that stays in flash, and
   // the string is made only when a name is asked for (a module-level array of
   // strings would sit in RAM for good).
-  const names =
+  let names =
     "ok|buffer too small|malformed remaining length|invalid packet type|invalid fixed-header flags|truncated field|trailing bytes after last field|string longer than 65535 bytes|string is not well-formed UTF-8|string contains U+0000|topic name contains a wildcard|empty topic|malformed topic filter|packet identifier 0|invalid QoS|not MQTT 3.1.1 (protocol name or level)|invalid CONNECT flags|invalid CONNACK|invalid SUBACK return code|no topic filter|packet larger than the RX buffer|argument out of range";
   let i = -code;
-  if (i < 0 || i > 21) return "error " + code;
+  if (i >= 30) {
+    i -= 30;
+    names =
+      "in-flight full|not connected|subscription table full|no free packet identifier||||||||unacceptable protocol version|identifier rejected|server unavailable|bad user name or password|not authorized|||||no answer to PINGREQ: link dead|no CONNACK in time|session taken over by another client with the same client id|too many incoming QoS 2 messages awaiting PUBREL|saved session unreadable|unexpected packet from broker|offline queue full: oldest message dropped|connection closed|cannot open connection|write to the connection failed|broker keeps breaking the protocol|acknowledgement for an unknown packet id";
+  } else if (i > 21) {
+    i = -1;
+  }
   let s = 0;
   while (i > 0) {
     s = names.indexOf("|", s) + 1;
     i--;
+    if (s === 0) i = -1; // past the last name
   }
   const e = names.indexOf("|", s);
+  if (i < 0 || e === s) return "error " + code;
   return names.substring(s, e < 0 ? strLen(names) : e);
 }

@@ -6,30 +6,27 @@
  * keep the state in one place.
  */
 import type { Client } from "./client";
-import { encodePublish, encodeSubscribe, encodeUnsubscribe, setDup, setPublishId } from "./encode";
+import { encodeAck, encodePublish, encodeSubscribe, encodeUnsubscribe, setDup, setPublishId } from "./encode";
 import { ERR_BUFFER_TOO_SMALL, ERR_PACKET_TOO_LARGE } from "./errors";
-import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC } from "./inflight";
+import { F_FREE, F_PUBACK, F_PUBCOMP, F_PUBREC, flClaim, flFind, flFree, flOldest, rxAdd } from "./inflight";
 import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK } from "./packet";
 import * as R from "./results";
-import { SUB_FAILED, SUB_NEW, SUB_OK, UNSUB_NEW, UNSUB_SENT, SUB_SENT } from "./subscriptions";
+import { S_CONNACK, S_CONNECTED } from "./results";
+import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subMove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
 import { topicMatches } from "./topic";
 import { get16 } from "./u16";
 
-/** Connection state "connected" (client.ts S_CONNECTED). */
-const CONNECTED = 4;
-const AWAITING_CONNACK = 3;
 
 /** One complete packet from the broker (in c.reader.packet). */
 export function handlePacket(c: Client): void {
   const r = c.reader;
   const pk = r.packet;
   const t = pk.type;
-  const f = c.flights;
   if (t === CONNACK) {
-    connack(c, pk.sessionPresent, pk.returnCode);
+    connackOrFault(c, 0);
     return;
   }
-  if (c.state !== CONNECTED) {
+  if (c.state !== S_CONNECTED) {
     c.drop(R.ERR_UNEXPECTED, "packet type " + t + " before CONNACK");
     return;
   }
@@ -37,32 +34,32 @@ export function handlePacket(c: Client): void {
     const id = pk.id;
     const qos = pk.qos;
     if (qos === 2) {
-      if (f.rxHas(id)) {
-        c.sendAck(PUBREC, id); // a re-send before PUBREL: already delivered
+      const had = rxAdd(c, id);
+      if (had > 0) {
+        c.send(c.tx, encodeAck(c.tx, PUBREC, id)); // a re-send before PUBREL: already delivered
         return;
       }
-      if (!f.rxAdd(id)) {
+      if (had < 0) {
         // Not delivered, not acknowledged: close, so the broker re-sends it (with a
         // persistent session) once PUBRELs have freed the table. Never a duplicate.
         c.drop(R.ERR_QOS2_FULL, "id " + id + " topic " + r.str(pk.topicOff, pk.topicLen));
         return;
       }
     }
-    deliver(c, r.str(pk.topicOff, pk.topicLen), r.str(pk.payloadOff, pk.payloadLen), qos, pk.retain);
-    if (qos === 1) c.sendAck(PUBACK, id);
-    else if (qos === 2) c.sendAck(PUBREC, id);
+    deliver(c, r.str(pk.topicOff, pk.topicLen), r.str(pk.payloadOff, pk.payloadLen));
+    if (qos > 0) c.send(c.tx, encodeAck(c.tx, qos === 1 ? PUBACK : PUBREC, id));
   } else if (t === PUBACK || t === PUBREC || t === PUBCOMP) {
     const want = t === PUBACK ? F_PUBACK : t === PUBREC ? F_PUBREC : F_PUBCOMP;
-    const k = f.find(pk.id);
+    const k = flFind(c, pk.id);
     if (t === PUBREC) {
       // Answer every PUBREC (also a repeated one, or one for a flow we no longer hold).
-      if (k >= 0 && f.state[k] === F_PUBREC) f.state[k] = F_PUBCOMP;
+      if (k >= 0 && c.fState[k] === F_PUBREC) c.fState[k] = F_PUBCOMP;
       else if (k < 0) c.report(R.ERR_UNKNOWN_ID, "PUBREC " + pk.id);
-      c.sendAck(PUBREL, pk.id);
+      c.send(c.tx, encodeAck(c.tx, PUBREL, pk.id));
       return;
     }
-    if (k >= 0 && f.state[k] === want) {
-      f.release(k);
+    if (k >= 0 && c.fState[k] === want) {
+      c.fState[k] = F_FREE;
       const h = c.onPublished;
       if (h !== null) h(pk.id);
       drain(c);
@@ -71,120 +68,130 @@ export function handlePacket(c: Client): void {
       c.report(R.ERR_UNKNOWN_ID, (t === PUBACK ? "PUBACK " : "PUBCOMP ") + pk.id);
     }
   } else if (t === PUBREL) {
-    f.rxRemove(pk.id);
-    c.sendAck(PUBCOMP, pk.id);
+    const j = c.rIds.indexOf(pk.id);
+    if (j >= 0) c.rIds[j] = 0;
+    c.send(c.tx, encodeAck(c.tx, PUBCOMP, pk.id));
   } else if (t === SUBACK) {
-    const s = c.subs;
     let j = 0;
-    for (let i = 0; i < s.pid.length; i++) {
-      if (s.pid[i] === pk.id && s.state[i] === SUB_SENT) {
+    for (let i = 0; i < c.sPid.length; i++) {
+      if (c.sPid[i] === pk.id && c.sState[i] === SUB_SENT) {
         const code = r.codeAt(j);
         j++;
-        s.pid[i] = 0;
-        s.state[i] = code === 0x80 || code < 0 ? SUB_FAILED : SUB_OK;
-        if (code >= 0 && code <= 2) s.qos[i] = code;
+        c.sPid[i] = 0;
+        c.sState[i] = code === 0x80 || code < 0 ? SUB_FAILED : SUB_OK;
+        if (code >= 0 && code <= 2) c.sQos[i] = code;
         const h = c.onSubscribed;
-        if (h !== null) h(s.filter[i], code);
+        if (h !== null) h(c.sFilter[i], code);
       }
     }
   } else if (t === UNSUBACK) {
-    c.subs.remove(UNSUB_SENT, pk.id);
+    subMove(c, UNSUB_SENT, -1, -1, pk.id);
   } else if (t !== PINGRESP) {
     c.drop(R.ERR_UNEXPECTED, "packet type " + t);
   }
 }
 
-/** CONNACK: a refusal drops; an acceptance re-sends, re-subscribes, births and drains. */
-function connack(c: Client, sp: boolean, rc: number): void {
-  if (c.state !== AWAITING_CONNACK) {
+/**
+ * The rare packets, in one function (one function holds less RAM than two on
+ * Espruino): code < 0, a malformed or oversized packet from the broker; code 0, the
+ * CONNACK in c.reader.packet. A refusal drops; an acceptance re-sends, re-subscribes, births and drains.
+ * Unacknowledged messages are re-sent in their original order, DUP set. A QoS 2 flow
+ * past PUBREC re-sends PUBREL when the session is present; when the broker lost the
+ * session, it already had the message, so the flow is complete.
+ */
+export function connackOrFault(c: Client, code: number): void {
+  const pk = c.reader.packet;
+  if (code < 0) {
+    if (code === ERR_PACKET_TOO_LARGE) {
+      c.oversized++;
+      const topic = pk.type === PUBLISH && pk.topicLen >= 0 ? c.reader.str(pk.topicOff, pk.topicLen) : "?";
+      const detail = "type " + pk.type + " topic " + topic + " size " + pk.length;
+      if (c.cfg.closeOnOversize || pk.type !== PUBLISH) {
+        c.drop(code, detail);
+        return;
+      }
+      c.report(code, detail);
+      // Skipped: acknowledge it, so the broker does not hold it forever; it was reported, never delivered.
+      if (pk.qos > 0 && pk.topicLen >= 0 && pk.topicOff + pk.topicLen + 2 <= c.reader.cap) {
+        const id = get16(c.reader.rx, pk.topicOff + pk.topicLen);
+        if (id !== 0) c.send(c.tx, encodeAck(c.tx, pk.qos === 1 ? PUBACK : PUBREC, id));
+      }
+      return;
+    }
+    c.drop(code, "malformed packet from broker");
+    return;
+  }
+  const sp = pk.sessionPresent;
+  const rc = pk.returnCode;
+  if (c.state !== S_CONNACK) {
     c.drop(R.ERR_UNEXPECTED, "CONNACK out of turn");
     return;
   }
-  c.cancelConnectTimer();
   if (rc !== 0) {
-    c.drop(R.connackError(rc), "CONNACK " + rc);
+    c.drop(R.ERR_CONNACK_PROTOCOL + 1 - rc, "CONNACK " + rc);
     return;
   }
   const now = c.p.millis();
-  c.state = CONNECTED;
+  c.state = S_CONNECTED;
   c.sessionPresent = sp;
-  c.connectedAt = now;
+  c.upAt = now;
   c.lastRecv = now;
-  c.connects++;
   c.p.log("mqtt connected session=" + (sp ? 1 : 0));
-  if (!sp) c.flights.rxClear();
-  resend(c, sp);
-  // Subscriptions: the broker kept them only when the session is present.
-  if (!sp) c.subs.resubscribeAll();
-  if (c.state !== CONNECTED) return;
+  if (!sp) for (let i = 0; i < c.rIds.length; i++) c.rIds[i] = 0;
+  // The n slots used now, oldest first; k is the rank among the slots still used (a
+  // completed flow is freed, so the next one takes its rank). Slots claimed by an
+  // onPublished handler here are newer and already sent.
+  const n = c.fState.length - flFree(c);
+  let k = 0;
+  for (let m = 0; m < n; m++) {
+    const i = flOldest(c, k);
+    if (i < 0) break;
+    k++;
+    if (c.fState[i] === F_PUBCOMP) {
+      if (sp) c.send(c.tx, encodeAck(c.tx, PUBREL, c.fId[i]));
+      else {
+        const id = c.fId[i];
+        c.fState[i] = F_FREE;
+        k--;
+        const h = c.onPublished;
+        if (h !== null) h(id);
+      }
+    } else {
+      setDup(c.fBuf[i]);
+      c.send(c.fBuf[i], c.fLen[i]);
+    }
+  }
+  // Subscriptions: the broker kept them only when the session is present; pending
+  // unsubscribes are moot when it lost the session.
+  if (!sp) {
+    subMove(c, UNSUB_NEW, -1, -1, 0);
+    subMove(c, -1, -1, SUB_NEW, 0);
+  }
+  if (c.state !== S_CONNECTED) return;
   flushSubs(c, SUB_NEW);
   flushSubs(c, UNSUB_NEW);
   const bt = c.cfg.birthTopic;
-  if (bt !== null && !c.flights.holds(c.birthId)) {
+  if (bt !== null && (c.birthId <= 0 || flFind(c, c.birthId) < 0)) {
     // An unacknowledged birth from an earlier connection was re-sent above: one is enough.
     const r = sendNew(c, bt, c.cfg.birthMessage, c.cfg.birthQos, c.cfg.birthRetain);
     if (r < 0) c.report(r, "birth " + bt);
     c.birthId = r > 0 ? r : 0;
   }
   drain(c);
-  c.startKeepAlive();
+  const ka = c.cfg.connect.keepAlive;
+  if (c.state === S_CONNECTED) c.arm(ka > 0 ? ka * 1000 : -1);
   const h = c.onConnect;
   if (h !== null) h(sp);
 }
 
-/**
- * After CONNACK: re-send unacknowledged messages in their original order, DUP set.
- * A QoS 2 flow past PUBREC re-sends PUBREL when the session is present; when the
- * broker lost the session, it already had the message, so the flow is complete.
- */
-function resend(c: Client, sp: boolean): void {
-  const f = c.flights;
-  const n = f.used();
-  for (let k = 0; k < n; k++) {
-    const i = f.oldest(k);
-    if (f.state[i] === F_PUBCOMP) {
-      if (sp) c.sendAck(PUBREL, f.id[i]);
-      else {
-        const id = f.id[i];
-        f.state[i] = F_FREE;
-        const h = c.onPublished;
-        if (h !== null) h(id);
-      }
-    } else {
-      setDup(f.buf[i]);
-      c.send(f.buf[i], f.len[i]);
-    }
-  }
-}
-
-/** A malformed or oversized packet from the broker. */
-export function badPacket(c: Client, code: number): void {
-  const pk = c.reader.packet;
-  if (code === ERR_PACKET_TOO_LARGE) {
-    c.oversized++;
-    const topic = pk.type === PUBLISH && pk.topicLen >= 0 ? c.reader.str(pk.topicOff, pk.topicLen) : "?";
-    const detail = "type " + pk.type + " topic " + topic + " size " + pk.length;
-    if (c.cfg.closeOnOversize || pk.type !== PUBLISH) {
-      c.drop(code, detail);
-      return;
-    }
-    c.report(code, detail);
-    // Skipped: acknowledge it, so the broker does not hold it forever; it was reported, never delivered.
-    if (pk.qos > 0 && pk.topicLen >= 0 && pk.topicOff + pk.topicLen + 2 <= c.reader.cap) {
-      const id = get16(c.reader.rx, pk.topicOff + pk.topicLen);
-      if (id !== 0) c.sendAck(pk.qos === 1 ? PUBACK : PUBREC, id);
-    }
-    return;
-  }
-  c.drop(code, "malformed packet from broker");
-}
-
-function deliver(c: Client, topic: string, payload: string, qos: number, retain: boolean): void {
+/** A PUBLISH (qos and retain in c.reader.packet) to the matching handlers, then onMessage. */
+function deliver(c: Client, topic: string, payload: string): void {
+  const qos = c.reader.packet.qos;
+  const retain = c.reader.packet.retain;
   const g = c.gen;
-  const s = c.subs;
-  for (let i = 0; i < s.filter.length; i++) {
-    const h = s.handler[i];
-    if (h !== null && s.state[i] !== SUB_FAILED && topicMatches(s.filter[i], topic)) {
+  for (let i = 0; i < c.sFilter.length; i++) {
+    const h = c.sHandler[i];
+    if (h !== null && c.sState[i] !== SUB_FAILED && topicMatches(c.sFilter[i], topic)) {
       h(topic, payload, qos, retain);
       if (g !== c.gen) return;
     }
@@ -196,7 +203,7 @@ function deliver(c: Client, topic: string, payload: string, qos: number, retain:
 function nextId(c: Client): number {
   for (let n = 0; n < 65535; n++) {
     c.lastId = c.lastId >= 65535 ? 1 : c.lastId + 1;
-    if (!c.flights.holds(c.lastId) && !c.subs.usesId(c.lastId)) return c.lastId;
+    if (flFind(c, c.lastId) < 0 && c.sPid.indexOf(c.lastId) < 0) return c.lastId;
   }
   return 0;
 }
@@ -209,47 +216,46 @@ export function sendNew(c: Client, topic: string, payload: string, qos: number, 
     c.send(c.tx, n);
     return 0;
   }
-  const f = c.flights;
-  const k = f.freeSlot();
+  const k = c.fState.indexOf(F_FREE);
   if (k < 0) return R.ERR_INFLIGHT_FULL;
   const id = nextId(c);
   if (id === 0) return R.ERR_NO_ID;
-  const n = encodePublish(f.buf[k], topic, payload, qos, retain, false, id);
+  const n = encodePublish(c.fBuf[k], topic, payload, qos, retain, false, id);
   if (n < 0) return n;
-  f.claim(k, id, n, qos);
-  c.send(f.buf[k], n);
+  flClaim(c, k, id, n, qos); // QoS 1 -> F_PUBACK, 2 -> F_PUBREC
+  c.send(c.fBuf[k], n);
   return id;
 }
 
 /** Send queued messages, oldest first, while connected and in-flight slots allow. */
 export function drain(c: Client): void {
-  const q = c.ring;
-  const f = c.flights;
-  while (q.count > 0 && c.state === CONNECTED) {
-    const i = q.head;
-    const qb = q.buf[i];
-    const n = q.len[i];
-    if (q.qos[i] === 0) {
+  while (c.qCount > 0 && c.state === S_CONNECTED) {
+    const i = c.qHead;
+    const qb = c.qBuf[i];
+    const n = c.qLen[i];
+    const qos = shr(byteAt(qb, 0), 1) & 3;
+    if (qos === 0) {
       if (!c.send(qb, n)) return;
     } else {
-      const k = f.freeSlot();
-      if (k < 0 || n > bytesLen(f.buf[k])) {
-        if (k < 0) return;
+      const k = c.fState.indexOf(F_FREE);
+      if (k < 0) return;
+      const b = c.fBuf[k];
+      if (n > bytesLen(b)) {
         // Larger than an in-flight slot (queue slots configured bigger): cannot be tracked.
         c.report(ERR_BUFFER_TOO_SMALL, "queued message of " + n + " bytes");
-        q.shift();
         c.dropped++;
-        continue;
+      } else {
+        const id = nextId(c);
+        if (id === 0) return;
+        bytesCopy(b, 0, qb, 0, n);
+        setPublishId(b, id);
+        flClaim(c, k, id, n, qos);
+        c.send(b, n);
       }
-      const id = nextId(c);
-      if (id === 0) return;
-      const b = f.buf[k];
-      bytesCopy(b, 0, qb, 0, n);
-      setPublishId(b, id);
-      f.claim(k, id, n, q.qos[i]);
-      c.send(b, n);
     }
-    q.shift();
+    // The oldest is sent (or dropped): forget it.
+    c.qHead = (i + 1) % c.qBuf.length;
+    c.qCount--;
   }
 }
 
@@ -259,13 +265,12 @@ export function drain(c: Client): void {
  * Returns the first packet id used, or an error.
  */
 export function flushSubs(c: Client, st: number): number {
-  const s = c.subs;
   const fl: string[] = [];
   const q: number[] = [];
-  for (let i = 0; i < s.state.length; i++) {
-    if (s.state[i] === st) {
-      fl.push(s.filter[i]);
-      q.push(s.qos[i]);
+  for (let i = 0; i < c.sState.length; i++) {
+    if (c.sState[i] === st) {
+      fl.push(c.sFilter[i]);
+      q.push(c.sQos[i]);
     }
   }
   if (fl.length === 0) return R.DEFERRED;
@@ -273,7 +278,7 @@ export function flushSubs(c: Client, st: number): number {
   if (id === 0) return R.ERR_NO_ID;
   const n = st === SUB_NEW ? encodeSubscribe(c.tx, id, fl, q) : encodeUnsubscribe(c.tx, id, fl);
   if (n >= 0) {
-    s.markSent(st, -1, id);
+    subMove(c, st, -1, st + 1, id); // SUB_NEW -> SUB_SENT, UNSUB_NEW -> UNSUB_SENT
     c.send(c.tx, n);
     return id;
   }
@@ -282,18 +287,18 @@ export function flushSubs(c: Client, st: number): number {
     return n;
   }
   let first = 0;
-  for (let i = 0; i < s.state.length; i++) {
-    if (s.state[i] !== st) continue;
+  for (let i = 0; i < c.sState.length; i++) {
+    if (c.sState[i] !== st) continue;
     const one = nextId(c);
     if (one === 0) return R.ERR_NO_ID;
-    const f1 = [s.filter[i]];
-    const m = st === SUB_NEW ? encodeSubscribe(c.tx, one, f1, [s.qos[i]]) : encodeUnsubscribe(c.tx, one, f1);
+    const f1 = [c.sFilter[i]];
+    const m = st === SUB_NEW ? encodeSubscribe(c.tx, one, f1, [c.sQos[i]]) : encodeUnsubscribe(c.tx, one, f1);
     if (m < 0) {
-      c.report(m, s.filter[i]);
+      c.report(m, c.sFilter[i]);
       if (first === 0) first = m;
       continue;
     }
-    s.markSent(st, i, one);
+    subMove(c, st, i, st + 1, one);
     c.send(c.tx, m);
     if (first === 0) first = one;
   }

@@ -2,128 +2,65 @@
  * The in-flight table: outgoing QoS 1/2 PUBLISHes awaiting their acks, each encoded
  * once into its own fixed slot (re-sent from there, DUP set in place), in the order
  * they were sent; and the incoming QoS 2 ids received and not yet released by PUBREL.
- * Parallel arrays of numbers: no object per slot.
+ * Parallel arrays of numbers held by the Client (fBuf, fLen, fId, fState, fOrder,
+ * fSeq, rIds): no object per slot, and no table object, class or constructor (each
+ * holds RAM on Espruino). Few functions: one-line operations are done in place by the
+ * callers (free a slot: fState F_FREE; a free slot: fState.indexOf(F_FREE); holds(id):
+ * id > 0 && flFind(c, id) >= 0; PUBREL: its id's entry in rIds set to 0).
  */
+import type { Client } from "./client";
+
 export const F_FREE = 0;
 export const F_PUBACK = 1; // QoS 1 PUBLISH sent
 export const F_PUBREC = 2; // QoS 2 PUBLISH sent
 export const F_PUBCOMP = 3; // QoS 2 PUBREL sent
 
-export class InflightTable {
-  buf: Bytes[] = [];
-  len: number[] = [];
-  id: number[] = [];
-  state: number[] = [];
-  /** Sending order: a running number per claim. */
-  private order: number[] = [];
-  private seq = 0;
-  /** Incoming QoS 2 ids awaiting PUBREL (0 = free entry). */
-  rIds: number[] = [];
-  slotSize: number;
+/** Free slots. */
+export function flFree(c: Client): number {
+  let n = 0;
+  for (let i = 0; i < c.fState.length; i++) if (c.fState[i] === F_FREE) n++;
+  return n;
+}
 
-  constructor(slots: number, slotSize: number, qos2Ids: number) {
-    this.slotSize = slotSize;
-    for (let i = 0; i < slots; i++) {
-      this.buf.push(bytesNew(slotSize));
-      this.len.push(0);
-      this.id.push(0);
-      this.state.push(F_FREE);
-      this.order.push(0);
+/**
+ * Slot k now holds a PUBLISH of n bytes with this id in flow state `state`
+ * (F_PUBACK = QoS 1 sent, F_PUBREC = QoS 2 sent, so a new PUBLISH passes its QoS;
+ * a restored slot its saved state), sent after every slot claimed before it.
+ */
+export function flClaim(c: Client, k: number, id: number, n: number, state: number): void {
+  c.fLen[k] = n;
+  c.fId[k] = id;
+  c.fState[k] = state;
+  c.fSeq++;
+  c.fOrder[k] = c.fSeq;
+}
+
+/** The used slot holding id, or -1. */
+export function flFind(c: Client, id: number): number {
+  let k = -1;
+  for (let i = 0; i < c.fId.length; i++) if (c.fId[i] === id && c.fState[i] !== F_FREE) k = i;
+  return k;
+}
+
+/** Slot index of the k-th oldest used slot (order of sending), or -1. */
+export function flOldest(c: Client, k: number): number {
+  let floor = -1;
+  let best = -1;
+  for (let step = 0; step <= k; step++) {
+    best = -1;
+    for (let i = 0; i < c.fState.length; i++) {
+      if (c.fState[i] !== F_FREE && c.fOrder[i] > floor && (best < 0 || c.fOrder[i] < c.fOrder[best])) best = i;
     }
-    for (let i = 0; i < qos2Ids; i++) this.rIds.push(0);
+    if (best < 0) return -1;
+    floor = c.fOrder[best];
   }
+  return best;
+}
 
-  /** Free slots. */
-  free(): number {
-    let n = 0;
-    for (let i = 0; i < this.state.length; i++) if (this.state[i] === F_FREE) n++;
-    return n;
-  }
-
-  used(): number {
-    return this.state.length - this.free();
-  }
-
-  freeSlot(): number {
-    for (let i = 0; i < this.state.length; i++) if (this.state[i] === F_FREE) return i;
-    return -1;
-  }
-
-  /** Slot k now holds a PUBLISH of n bytes with this id, sent at this QoS. */
-  claim(k: number, id: number, n: number, qos: number): void {
-    this.len[k] = n;
-    this.id[k] = id;
-    this.state[k] = qos === 1 ? F_PUBACK : F_PUBREC;
-    this.seq++;
-    this.order[k] = this.seq;
-  }
-
-  /** Slot k from a saved session: its flow state as saved, sent after every slot restored before it. */
-  restore(k: number, state: number, id: number, n: number): void {
-    this.len[k] = n;
-    this.id[k] = id;
-    this.state[k] = state;
-    this.seq++;
-    this.order[k] = this.seq;
-  }
-
-  release(k: number): void {
-    this.state[k] = F_FREE;
-    this.id[k] = 0;
-  }
-
-  /** The used slot holding id, or -1. */
-  find(id: number): number {
-    let k = -1;
-    for (let i = 0; i < this.id.length; i++) if (this.id[i] === id && this.state[i] !== F_FREE) k = i;
-    return k;
-  }
-
-  holds(id: number): boolean {
-    return id > 0 && this.find(id) >= 0;
-  }
-
-  /** Slot index of the k-th oldest used slot (order of sending), or -1. */
-  oldest(k: number): number {
-    let floor = -1;
-    let best = -1;
-    for (let step = 0; step <= k; step++) {
-      best = -1;
-      for (let i = 0; i < this.state.length; i++) {
-        if (this.state[i] !== F_FREE && this.order[i] > floor && (best < 0 || this.order[i] < this.order[best])) best = i;
-      }
-      if (best < 0) return -1;
-      floor = this.order[best];
-    }
-    return best;
-  }
-
-  clear(): void {
-    for (let i = 0; i < this.state.length; i++) this.release(i);
-  }
-
-  // Incoming QoS 2 ids.
-
-  rxHas(id: number): boolean {
-    for (const v of this.rIds) if (v === id) return true;
-    return false;
-  }
-
-  rxAdd(id: number): boolean {
-    for (let i = 0; i < this.rIds.length; i++) {
-      if (this.rIds[i] === 0) {
-        this.rIds[i] = id;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  rxRemove(id: number): void {
-    for (let i = 0; i < this.rIds.length; i++) if (this.rIds[i] === id) this.rIds[i] = 0;
-  }
-
-  rxClear(): void {
-    for (let i = 0; i < this.rIds.length; i++) this.rIds[i] = 0;
-  }
+/** Remember an incoming QoS 2 id: 0 added, 1 already held (a re-send before PUBREL), -1 table full. */
+export function rxAdd(c: Client, id: number): number {
+  if (c.rIds.indexOf(id) >= 0) return 1;
+  const k = c.rIds.indexOf(0);
+  if (k >= 0) c.rIds[k] = id;
+  return k < 0 ? -1 : 0;
 }

@@ -3,7 +3,16 @@
  * numbers, so publish() and friends return an id, a status or an error in one
  * number without allocating. `clientErrorName` covers these and the codec's.
  */
-import { ERR_PACKET_TOO_LARGE, errorName } from "./errors";
+import { errorName } from "./errors";
+
+/** Connection states (Client.state); here, not in client.ts, so flows.ts and conn.ts need no import cycle (Lua follows them). */
+export const S_IDLE = 0;
+export const S_WAIT_WIFI = 1;
+export const S_OPENING = 2;
+export const S_CONNACK = 3;
+export const S_CONNECTED = 4;
+export const S_BACKOFF = 5;
+export const S_STOPPED = 6;
 
 /** publish(): the message waits in the offline queue (sent, in order, after reconnect). */
 export const QUEUED = 65536;
@@ -33,24 +42,6 @@ export const ERR_WRITE = -59; // the transport threw on write (socket gone)
 export const ERR_BROKER_FAULTS = -60; // the broker broke the protocol on several connections in a row
 export const ERR_UNKNOWN_ID = -61; // an acknowledgement for a packet id not in flight (reported, ignored)
 
-/**
- * Names for codes -30, -31, ... (in clientErrorName): one string literal in a function body, so on Espruino the text stays in
- * flash with the code instead of an array of strings held in RAM from boot.
- */
-
-/** True for the CONNACK refusals retrying soon cannot fix (1, 2, 4, 5: not 3, server unavailable). */
-export function isRefusal(code: number): boolean {
-  return isConnackError(code) && code !== ERR_CONNACK_SERVER;
-}
-
-/**
- * True when the broker broke the protocol: a codec error on what it sent (-1..-29),
- * except a packet merely too large for our RX buffer, or a packet it must not send.
- */
-export function isBrokerFault(code: number): boolean {
-  return (code < 0 && code > ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === ERR_UNEXPECTED;
-}
-
 /** True for any CONNACK refusal (return codes 1..5, ERR_CONNACK_*). */
 export function isConnackError(code: number): boolean {
   return code <= ERR_CONNACK_PROTOCOL && code >= ERR_CONNACK_AUTH;
@@ -64,21 +55,8 @@ export function isPacketId(r: number): boolean {
   return r > 0 && r < QUEUED;
 }
 
-/** The error for CONNACK return code rc (1..5). */
-export function connackError(rc: number): number {
-  return ERR_CONNACK_PROTOCOL + 1 - rc;
-}
-
-/** A readable name for any client or codec result code. */
-export function clientErrorName(code: number): string {
-  const i = -30 - code;
-  if (i >= 0) {
-    // the text lives in the function body (in flash on a board) and is a RAM string only while naming a code
-    const names = "in-flight full|not connected|subscription table full|no free packet identifier||||||||unacceptable protocol version|identifier rejected|server unavailable|bad user name or password|not authorized|||||no answer to PINGREQ: link dead|no CONNACK in time|session taken over by another client with the same client id|too many incoming QoS 2 messages awaiting PUBREL|saved session unreadable|unexpected packet from broker|offline queue full: oldest message dropped|connection closed|cannot open connection|write to the connection failed|broker keeps breaking the protocol|acknowledgement for an unknown packet id".split("|");
-    if (i < names.length && names[i] !== "") return names[i];
-  }
-  return errorName(code);
-}
+/** A readable name for any client or codec result code (errors.ts holds both tables). */
+export const clientErrorName = errorName;
 
 /** The message of something thrown (an Error, or a string on Lua). */
 export function thrownText(e: unknown): string {

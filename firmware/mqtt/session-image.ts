@@ -5,92 +5,95 @@
  * 16-bit big-endian fields. decodeSession validates the whole image (and the client
  * id) before it touches any state.
  */
-import { F_PUBACK, F_PUBCOMP, InflightTable } from "./inflight";
-import { OfflineRing } from "./offline-ring";
+import type { Client } from "./client";
+import { F_FREE, F_PUBACK, F_PUBCOMP, flClaim, flFree, flOldest } from "./inflight";
 
-const SESSION_MAGIC = "WS1";
+// 16-bit fields are written and read in place (no helper functions: on Espruino each
+// one holds RAM for good, and this code runs only before deep sleep and at boot).
 
-function chr2(v: number): string {
-  return String.fromCharCode(shr(v, 8) & 255, v & 255);
-}
-
-function sget16(s: string, o: number): number {
-  return shl(strByte(s, o), 8) | strByte(s, o + 1);
-}
-
-export function encodeSession(clientId: string, lastId: number, f: InflightTable, q: OfflineRing): string {
-  let s = SESSION_MAGIC + chr2(strLen(clientId)) + clientId + chr2(lastId);
-  const n = f.used();
-  s += chr2(n);
+export function encodeSession(c: Client): string {
+  const clientId = c.cfg.connect.clientId;
+  const cl = strLen(clientId);
+  let s = "WS1" + String.fromCharCode(shr(cl, 8) & 255, cl & 255) + clientId + String.fromCharCode(shr(c.lastId, 8) & 255, c.lastId & 255);
+  const n = c.fState.length - flFree(c);
+  s += String.fromCharCode(shr(n, 8) & 255, n & 255);
   for (let k = 0; k < n; k++) {
-    const i = f.oldest(k);
-    s += chr2(f.state[i]) + chr2(f.id[i]) + chr2(f.len[i]) + bytesToStr(f.buf[i], 0, f.len[i]);
+    const i = flOldest(c, k);
+    // flow state (1..3), id, length, packet
+    s += String.fromCharCode(0, c.fState[i], shr(c.fId[i], 8) & 255, c.fId[i] & 255, shr(c.fLen[i], 8) & 255, c.fLen[i] & 255) + bytesToStr(c.fBuf[i], 0, c.fLen[i]);
   }
   let nr = 0;
-  for (const id of f.rIds) if (id !== 0) nr++;
-  s += chr2(nr);
-  for (const id of f.rIds) if (id !== 0) s += chr2(id);
-  s += chr2(q.count);
-  for (let k = 0; k < q.count; k++) {
-    const i = q.at(k);
-    s += chr2(q.qos[i]) + chr2(q.len[i]) + bytesToStr(q.buf[i], 0, q.len[i]);
+  for (const id of c.rIds) if (id !== 0) nr++;
+  s += String.fromCharCode(shr(nr, 8) & 255, nr & 255);
+  for (const id of c.rIds) if (id !== 0) s += String.fromCharCode(shr(id, 8) & 255, id & 255);
+  s += String.fromCharCode(shr(c.qCount, 8) & 255, c.qCount & 255);
+  for (let k = 0; k < c.qCount; k++) {
+    const i = (c.qHead + k) % c.qBuf.length;
+    // QoS (from the packet's first byte), length, packet
+    s += String.fromCharCode(0, shr(byteAt(c.qBuf[i], 0), 1) & 3, shr(c.qLen[i], 8) & 255, c.qLen[i] & 255) + bytesToStr(c.qBuf[i], 0, c.qLen[i]);
   }
   return s;
 }
 
-/** Load an image into the tables; returns the saved packet-id counter, or -1 (tables untouched). */
-export function decodeSession(s: string, clientId: string, f: InflightTable, q: OfflineRing): number {
+/** Load an image into client c's tables and packet-id counter; false (nothing touched) when invalid or for another client id. */
+export function decodeSession(c: Client, s: string): boolean {
+  const clientId = c.cfg.connect.clientId;
   const len = strLen(s);
-  if (len < 5 || s.substring(0, 3) !== SESSION_MAGIC) return -1;
-  const cl = sget16(s, 3);
+  if (len < 5 || s.substring(0, 3) !== "WS1") return false;
+  const cl = shl(strByte(s, 3), 8) | strByte(s, 4);
   let o = 5 + cl;
-  if (o + 4 > len || s.substring(5, 5 + cl) !== clientId) return -1;
-  const lastId = sget16(s, o);
+  if (o + 4 > len || s.substring(5, 5 + cl) !== clientId) return false;
+  const lastId = shl(strByte(s, o), 8) | strByte(s, o + 1);
   o += 2;
-  const nf = sget16(s, o);
+  const nf = shl(strByte(s, o), 8) | strByte(s, o + 1);
   o += 2;
-  if (nf > f.buf.length) return -1;
+  if (nf > c.fBuf.length) return false;
+  const fSize = nf > 0 ? bytesLen(c.fBuf[0]) : 0;
   const fStart = o;
   for (let k = 0; k < nf; k++) {
-    if (o + 6 > len) return -1;
-    const st = sget16(s, o);
-    const n = sget16(s, o + 4);
-    if (st < F_PUBACK || st > F_PUBCOMP || n > f.slotSize || o + 6 + n > len) return -1;
+    if (o + 6 > len) return false;
+    const st = shl(strByte(s, o), 8) | strByte(s, o + 1);
+    const n = shl(strByte(s, o + 4), 8) | strByte(s, o + 5);
+    if (st < F_PUBACK || st > F_PUBCOMP || n > fSize || o + 6 + n > len) return false;
     o += 6 + n;
   }
-  if (o + 2 > len) return -1;
-  const nr = sget16(s, o);
-  if (nr > f.rIds.length || o + 2 + nr * 2 + 2 > len) return -1;
+  if (o + 2 > len) return false;
+  const nr = shl(strByte(s, o), 8) | strByte(s, o + 1);
+  if (nr > c.rIds.length || o + 2 + nr * 2 + 2 > len) return false;
   const rStart = o + 2;
   o = rStart + nr * 2;
-  const nq = sget16(s, o);
+  const nq = shl(strByte(s, o), 8) | strByte(s, o + 1);
   o += 2;
-  if (nq > q.capacity()) return -1;
+  const qCap = c.qBuf.length;
+  if (nq > qCap) return false;
+  const qSize = nq > 0 ? bytesLen(c.qBuf[0]) : 0;
   const qStart = o;
   for (let k = 0; k < nq; k++) {
-    if (o + 4 > len) return -1;
-    const n = sget16(s, o + 2);
-    if (n > q.slotSize || o + 4 + n > len) return -1;
+    if (o + 4 > len) return false;
+    const n = shl(strByte(s, o + 2), 8) | strByte(s, o + 3);
+    if (n > qSize || o + 4 + n > len) return false;
     o += 4 + n;
   }
   // Valid: apply.
-  f.clear();
+  for (let k = 0; k < c.fState.length; k++) c.fState[k] = F_FREE;
   o = fStart;
   for (let k = 0; k < nf; k++) {
-    const n = sget16(s, o + 4);
-    f.restore(k, sget16(s, o), sget16(s, o + 2), n);
-    const b = f.buf[k];
-    for (let j = 0; j < n; j++) byteSet(b, j, strByte(s, o + 6 + j));
+    const n = shl(strByte(s, o + 4), 8) | strByte(s, o + 5);
+    flClaim(c, k, (shl(strByte(s, o + 2), 8) | strByte(s, o + 3)), n, (shl(strByte(s, o), 8) | strByte(s, o + 1)));
+    strCopy(s, o + 6, n, c.fBuf[k], 0);
     o += 6 + n;
   }
-  for (let i = 0; i < f.rIds.length; i++) f.rIds[i] = i < nr ? sget16(s, rStart + i * 2) : 0;
-  q.clear();
+  for (let i = 0; i < c.rIds.length; i++) c.rIds[i] = i < nr ? (shl(strByte(s, rStart + i * 2), 8) | strByte(s, rStart + i * 2 + 1)) : 0;
+  c.qHead = 0;
+  c.qCount = nq;
   o = qStart;
   for (let k = 0; k < nq; k++) {
-    const n = sget16(s, o + 2);
-    q.restore(sget16(s, o), s, o + 4, n);
+    const n = shl(strByte(s, o + 2), 8) | strByte(s, o + 3);
+    c.qLen[k] = n;
+    strCopy(s, o + 4, n, c.qBuf[k], 0);
     o += 4 + n;
   }
-  return lastId;
+  c.lastId = lastId;
+  return true;
 }
 

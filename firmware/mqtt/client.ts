@@ -3,8 +3,7 @@
  * reconnect), keep-alive, and the flows of QoS 0/1/2 both ways. Its tables are units
  * of their own whose arrays are fields of the Client (no object, class or constructor
  * each): the in-flight table (inflight.ts), the subscription table (subscriptions.ts);
- * the session image is session-image.ts; the offline queue is a ring of encoded
- * packets handled here (qBuf/qLen/qHead/qCount);
+ * the offline queue (offline-ring.ts); the session image is session-image.ts;
  * the link callbacks are in conn.ts, the packet flows in flows.ts. docs/client.md
  * describes it.
  *
@@ -19,7 +18,8 @@
  */
 import type { ClientPlatform, Link } from "../hal/platform";
 import { ClientConfig, MessageHandler } from "./config";
-import { encodeEmpty, encodePublish } from "./encode";
+import { encodeEmpty } from "./encode";
+import { ringPut } from "./offline-ring";
 import { ERR_PACKET_TOO_LARGE, ERR_QOS } from "./errors";
 import { flushSubs, sendNew } from "./flows";
 import { flFree } from "./inflight";
@@ -65,12 +65,7 @@ export class Client {
   fOrder: number[] = [];
   fSeq = 0;
   rIds: number[] = [];
-  /**
-   * The offline queue: a ring of PUBLISH packets encoded while the client could not
-   * send them (placeholder packet id 1, patched when each is sent), oldest first; the
-   * k-th oldest in slot (qHead + k) % qBuf.length. A message's QoS is read from its
-   * first byte (bits 1-2), so no array holds it.
-   */
+  /** The offline queue (offline-ring.ts): slot buffers, lengths, the oldest's slot, how many. */
   qBuf: Bytes[] = [];
   qLen: number[] = [];
   qHead = 0;
@@ -189,25 +184,7 @@ export class Client {
     if (qos < 0 || qos > 2) return ERR_QOS;
     if (this.state === S_CONNECTED && this.qCount === 0) return sendNew(this, topic, payload, qos, retain);
     if (this.qBuf.length === 0) return this.state === S_CONNECTED ? R.ERR_INFLIGHT_FULL : R.ERR_NOT_CONNECTED;
-    return this.enqueue(topic, payload, qos, retain);
-  }
-
-  /** Into the offline queue (the oldest dropped when full): QUEUED, or a codec error (nothing changed). */
-  private enqueue(topic: string, payload: string, qos: number, retain: boolean): number {
-    const cap = this.qBuf.length;
-    const full = this.qCount === cap;
-    const k = full ? this.qHead : (this.qHead + this.qCount) % cap;
-    const n = encodePublish(this.qBuf[k], topic, payload, qos, retain, false, 1);
-    if (n < 0) return n;
-    this.qLen[k] = n;
-    if (full) {
-      this.qHead = (this.qHead + 1) % cap;
-      this.dropped++;
-      this.report(R.ERR_QUEUE_DROP, "dropped " + this.dropped);
-    } else {
-      this.qCount++;
-    }
-    return R.QUEUED;
+    return ringPut(this, topic, payload, qos, retain);
   }
 
   inflightFree(): number {

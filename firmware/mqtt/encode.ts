@@ -123,18 +123,15 @@ export function encodePublish(
   const tl = strLen(topic);
   const po = qos > 0 ? tl + 4 : tl + 2;
   const rem = po + strLen(payload);
-  if ((qos === 0 ? dup : qos < 0 || qos > 2 || id < 1 || id > 65535) || tl < 1 || rem > 16383 || !strPlain(topic)) {
-    return encodePublishSlow(b, topic, payload, qos, retain, dup, id);
-  }
   // the fixed header: 2 bytes for up to 127 bytes to follow, else 3
   const h = rem < 128 ? 2 : 3;
-  if (h + rem > bytesLen(b)) return ERR_BUFFER_TOO_SMALL;
-  byteSet(b, 0, 0x30 | (dup ? 8 : 0) | shl(qos, 1) | (retain ? 1 : 0));
-  if (h === 2) byteSet(b, 1, rem);
-  else {
-    byteSet(b, 1, (rem & 127) | 128);
-    byteSet(b, 2, shr(rem, 7));
+  if ((qos === 0 ? dup : qos < 0 || qos > 2 || id < 1 || id > 65535) || tl < 1 || rem > 16383 || h + rem > bytesLen(b) || !strPlain(topic)) {
+    return encodePublishSlow(b, topic, payload, qos, retain, dup, id);
   }
+  byteSet(b, 0, 0x30 | (dup ? 8 : 0) | shl(qos, 1) | (retain ? 1 : 0));
+  byteSet(b, 1, h < 3 ? rem : (rem & 127) | 128);
+  // with a 2-byte header this is the topic length's first byte, written next
+  byteSet(b, 2, shr(rem, 7));
   byteSet(b, h, shr(tl, 8));
   byteSet(b, h + 1, tl & 255);
   strToBytes(topic, b, h + 2);
@@ -146,7 +143,7 @@ export function encodePublish(
   return h + rem;
 }
 
-/** Every other PUBLISH: the checks in the order of the errors they report, any length (apart: see encodePublish). */
+/** Every other PUBLISH, and any that does not fit: the checks in the order of the errors they report (apart: see encodePublish). */
 function encodePublishSlow(b: Bytes, topic: string, payload: string, qos: number, retain: boolean, dup: boolean, id: number): number {
   E =
     qos < 0 || qos > 2

@@ -213,7 +213,7 @@ export class PacketReader {
         this.src = s;
         this.so = h;
         const hb = strByte(s, pos);
-        this.status = hb > 47 && hb < 64 ? this.publish(hb, h - pos - 1, c) : this.done(hb, h - pos - 1, c);
+        this.status = hb > 47 && hb < 64 ? this.publish(hb, h - pos, c) : this.done(hb, h - pos, c);
         return h + c;
       }
     }
@@ -275,74 +275,81 @@ export class PacketReader {
       this.so = 0;
     }
     this.status =
-      st === 3 ? ERR_REMAINING_LENGTH : st !== 4 ? NEED_MORE : hb > 47 && hb < 64 && rem <= this.cap ? this.publish(hb, nb, rem) : this.done(hb, nb, rem);
+      st === 3 ? ERR_REMAINING_LENGTH : st !== 4 ? NEED_MORE : hb > 47 && hb < 64 && rem <= this.cap ? this.publish(hb, nb + 1, rem) : this.done(hb, nb + 1, rem);
     return st === 3 ? n : pos;
   }
 
   /**
    * A whole packet other than a PUBLISH that fits rx has arrived (fixed header byte
-   * hb, nb length bytes, rem body bytes in rx): check it and fill `packet`. The
-   * id-only acks are decoded here; the rest in parse(). Espruino lexes the whole text
-   * of every function it calls, so the usual packets must not pay for skipping the
-   * code of the others.
+   * hb, hl header bytes, rem body bytes in rx): check it and fill `packet`. The
+   * id-only acks are decoded here (type, flags, length, count and id: the fields an
+   * ack has); the rest in parse(). Espruino lexes the whole text of every function it
+   * calls, so the usual packets must not pay for skipping the code of the others.
    */
-  private done(hb: number, nb: number, rem: number): number {
+  private done(hb: number, hl: number, rem: number): number {
     const p = this.packet;
     const t = shr(hb, 4);
     const f = hb & 15;
     p.type = t;
     p.flags = f;
-    p.length = 1 + nb + rem;
-    p.id = 0;
-    p.topicLen = -1;
-    p.payloadLen = -1;
+    p.length = hl + rem;
     p.count = 0;
-    p.qos = 0;
-    p.retain = false;
-    p.dup = false;
     if (rem !== 2 || rem > this.cap || ((t < 4 || t > 7) && t !== UNSUBACK)) return this.parse(p, t, f, rem);
     // PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet id and nothing else
-    if (f !== (t === PUBREL ? 2 : 0)) return ERR_HEADER_FLAGS;
     p.id = shl(byteAt(this.rx, 0), 8) | byteAt(this.rx, 1);
-    p.listOff = 2;
-    return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+    return f !== (t === PUBREL ? 2 : 0) ? ERR_HEADER_FLAGS : p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
   }
 
   /**
-   * A PUBLISH that fits rx (fixed header byte hb, nb length bytes, rem body bytes),
-   * checked in place: every field set before the first check, no helper calls but
-   * the topic made as a string for its one-RegExp check. On Espruino a call costs
-   * about half a microsecond per character of the function's text, so this one stays short.
+   * A PUBLISH that fits rx (fixed header byte hb, hl header bytes, rem body bytes),
+   * checked in place: the usual packet in one test, with no helper call but the topic
+   * cut as a string for its one-RegExp check; any other goes to publishError. On
+   * Espruino a call costs about as much per character of the function's text as it
+   * takes to read it from flash, so this one stays short. The lengths and id are what
+   * a PACKET_READY reports; after an error only type, flags and length are meaningful.
    */
-  private publish(hb: number, nb: number, rem: number): number {
+  private publish(hb: number, hl: number, rem: number): number {
     const p = this.packet;
     const rx = this.rx;
     const f = hb & 15;
     const q = shr(f, 1) & 3;
     const tl = rem < 2 ? rem : shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
     const po = q > 0 ? tl + 4 : tl + 2;
+    // (substr stays inside the string; a topic cut short is never checked: po > rem)
+    const ts = this.src.substr(this.so + 2, tl);
     p.type = PUBLISH;
     p.flags = f;
-    p.length = 1 + nb + rem;
+    p.length = hl + rem;
     p.count = 0;
     p.qos = q;
     p.retain = (f & 1) > 0;
     p.dup = f > 7;
     p.id = q > 0 && po <= rem ? shl(byteAt(rx, tl + 2), 8) | byteAt(rx, tl + 3) : 0;
     p.topicOff = 2;
-    p.topicLen = tl + 2 > rem ? -1 : tl;
+    p.topicLen = tl;
     p.payloadOff = po;
-    p.payloadLen = po > rem ? -1 : rem - po;
-    if (q === 3) return ERR_QOS;
-    if (f > 7 && q === 0) return ERR_HEADER_FLAGS;
-    if (tl + 2 > rem) return ERR_TRUNCATED;
-    const ts = this.src.substr(this.so + 2, tl);
-    const e = tl > 0 && strPlain(ts) ? 0 : checkStr(ts, 0, tl, KIND_TOPIC);
-    return e !== 0 ? e : po > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+    p.payloadLen = rem - po;
+    // QoS 0..2, no DUP with QoS 0, all fields there, a plain non-empty topic, an id with QoS 1/2
+    return q < 3 && (f | 1) !== 9 && po <= rem && tl > 0 && strPlain(ts) && (q < 1 || p.id > 0) ? PACKET_READY : this.publishError(p, ts);
+  }
+
+  /** Why publish() refused its packet (or PACKET_READY for a valid topic that is not plain ASCII). */
+  private publishError(p: Packet, ts: string): number {
+    const q = p.qos;
+    const tl = p.topicLen;
+    const rem = p.payloadOff + p.payloadLen;
+    const e = q === 3 ? ERR_QOS : p.dup && q === 0 ? ERR_HEADER_FLAGS : tl + 2 > rem ? ERR_TRUNCATED : checkStr(ts, 0, tl, KIND_TOPIC);
+    return e !== 0 ? e : p.payloadOff > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
   }
 
   /** Every other packet, and a PUBLISH larger than rx: the fixed-header checks, then parseBody. */
   private parse(p: Packet, t: number, f: number, rem: number): number {
+    p.id = 0;
+    p.topicLen = -1;
+    p.payloadLen = -1;
+    p.qos = 0;
+    p.retain = false;
+    p.dup = false;
     let e = 0;
     if (t === PUBLISH) {
       // (only a PUBLISH larger than rx comes here)

@@ -159,7 +159,7 @@ export class PacketReader {
   cap: number;
   /** NEED_MORE, PACKET_READY or a negative error code, after each feed(). */
   status = NEED_MORE;
-  /** The last packet (valid when status is PACKET_READY; type/length/topic also on errors). */
+  /** The last packet (valid when status is PACKET_READY; type/flags/length also on errors, and the topic of one too large). */
   packet: Packet;
   /** 0 header byte next, 1 in remaining length, 2 in body, 3 broken framing (fatal). */
   private st = 0;

@@ -52,7 +52,7 @@ export function newBuffer(size: number): Bytes {
   return bytesNew(size);
 }
 
-/** b[off .. off+len) as a byte string. */
+/** b[off .. off+len) as a byte string (len >= 0). */
 export function bufStr(b: Bytes, off: number, len: number): string {
-  return len > 0 ? bytesToStr(b, off, len) : "";
+  return bytesToStr(b, off, len);
 }

@@ -106,9 +106,10 @@ export function encodeConnack(b: Bytes, sessionPresent: boolean, code: number): 
 
 /**
  * PUBLISH. `id` is ignored for QoS 0; DUP is only allowed with QoS 1 and 2.
- * Written in place, without the helpers the other encoders share: it runs for every
- * message, and on Espruino each call and each executed token costs (and a function's
- * whole text is lexed at every call, so rare cases live in functions of their own).
+ * The usual message (valid QoS, DUP and id, a plain ASCII topic, up to 16383 bytes to
+ * follow the fixed header) is checked in one test and written in place, without the
+ * helpers the other encoders share: it runs for every message, and on Espruino every
+ * character of a called function's text costs, so the rest lives in encodePublishSlow.
  */
 export function encodePublish(
   b: Bytes,
@@ -120,31 +121,17 @@ export function encodePublish(
   id: number,
 ): number {
   const tl = strLen(topic);
-  const pl = strLen(payload);
-  const e =
-    qos < 0 || qos > 2
-      ? ERR_QOS
-      : qos > 0 && (id < 1 || id > 65535)
-        ? ERR_PACKET_ID
-        : qos === 0 && dup
-          ? ERR_HEADER_FLAGS
-          : tl > 0 && tl < 65536 && strPlain(topic)
-            ? 0
-            : checkStr(topic, 0, tl, KIND_TOPIC);
-  if (e !== 0) return e;
   const po = qos > 0 ? tl + 4 : tl + 2;
-  const rem = po + pl;
-  const hd = 0x30 | (dup ? 8 : 0) | shl(qos, 1) | (retain ? 1 : 0);
-  // the fixed header: 2 bytes for up to 127 bytes to follow, 3 up to 16383
-  const h = rem < 128 ? 2 : rem < 16384 ? 3 : 0;
-  if (h === 0) return encodeLargePublish(b, hd, topic, payload, qos, id, rem);
-  if (h + rem > bytesLen(b)) return ERR_BUFFER_TOO_SMALL;
-  byteSet(b, 0, hd);
-  if (h === 2) byteSet(b, 1, rem);
-  else {
-    byteSet(b, 1, (rem & 127) | 128);
-    byteSet(b, 2, shr(rem, 7));
+  const rem = po + strLen(payload);
+  // the fixed header: 2 bytes for up to 127 bytes to follow, else 3
+  const h = rem < 128 ? 2 : 3;
+  if ((qos === 0 ? dup : qos < 0 || qos > 2 || id < 1 || id > 65535) || tl < 1 || rem > 16383 || h + rem > bytesLen(b) || !strPlain(topic)) {
+    return encodePublishSlow(b, topic, payload, qos, retain, dup, id);
   }
+  byteSet(b, 0, 0x30 | (dup ? 8 : 0) | shl(qos, 1) | (retain ? 1 : 0));
+  byteSet(b, 1, h < 3 ? rem : (rem & 127) | 128);
+  // with a 2-byte header this is the topic length's first byte, written next
+  byteSet(b, 2, shr(rem, 7));
   byteSet(b, h, shr(tl, 8));
   byteSet(b, h + 1, tl & 255);
   strToBytes(topic, b, h + 2);
@@ -156,10 +143,18 @@ export function encodePublish(
   return h + rem;
 }
 
-/** A PUBLISH of 16384 bytes or more to follow the fixed header (apart: see encodePublish). */
-function encodeLargePublish(b: Bytes, hd: number, topic: string, payload: string, qos: number, id: number, rem: number): number {
-  E = 0;
-  let o = start(b, hd, rem);
+/** Every other PUBLISH, and any that does not fit: the checks in the order of the errors they report (apart: see encodePublish). */
+function encodePublishSlow(b: Bytes, topic: string, payload: string, qos: number, retain: boolean, dup: boolean, id: number): number {
+  E =
+    qos < 0 || qos > 2
+      ? ERR_QOS
+      : qos > 0 && badId(id)
+        ? ERR_PACKET_ID
+        : qos === 0 && dup
+          ? ERR_HEADER_FLAGS
+          : checkStr(topic, 0, strLen(topic), KIND_TOPIC);
+  if (E !== 0) return E;
+  let o = start(b, 0x30 | (dup ? 8 : 0) | shl(qos, 1) | (retain ? 1 : 0), (qos > 0 ? 4 : 2) + strLen(topic) + strLen(payload));
   if (o < 0) return o;
   o = putStr(b, o, topic);
   if (qos > 0) o = put16(b, o, id);

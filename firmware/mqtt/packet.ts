@@ -43,6 +43,8 @@ export class ConnectOptions {
  * One decoded packet, reused for every packet a PacketReader decodes.
  * Offsets index the reader's RX buffer, which holds the packet body (everything
  * after the fixed header) from offset 0. A length of -1 means "absent".
+ * Read only the fields of `type`: a field the type does not carry keeps what an
+ * earlier packet left (the decoder of the usual packets sets no more than it must).
  */
 export class Packet {
   /** Packet type 1..14 (also set when the packet was rejected). */

@@ -30,9 +30,6 @@ let P = 0; // cursor
 let R = 0; // end of the body
 let E = 0; // first error met (sticky)
 let L = 0; // length of the last field read
-// The last text field checked, as a string: str() hands it out instead of making it again.
-let S = "";
-let SO = -1; // its offset in B (-1: none)
 
 function fail(e: number): void {
   if (E === 0) E = e;
@@ -84,9 +81,7 @@ function field(kind: number): number {
   P = o + L;
   if (kind < 0) return o;
   // checked as a string: one native copy and one native test in the usual case
-  S = bytesToStr(B, o, L);
-  SO = o;
-  const e = checkStr(S, 0, L, kind);
+  const e = checkStr(bytesToStr(B, o, L), 0, L, kind);
   if (e !== 0) fail(e);
   return o;
 }
@@ -164,7 +159,7 @@ export class PacketReader {
   cap: number;
   /** NEED_MORE, PACKET_READY or a negative error code, after each feed(). */
   status = NEED_MORE;
-  /** The last packet (valid when status is PACKET_READY; type/length/topic also on errors). */
+  /** The last packet (valid when status is PACKET_READY; type/flags/length also on errors, and the topic of one too large). */
   packet: Packet;
   /** 0 header byte next, 1 in remaining length, 2 in body, 3 broken framing (fatal). */
   private st = 0;
@@ -172,12 +167,13 @@ export class PacketReader {
   private nb = 0;
   private rem = 0;
   private got = 0;
-  /** The last text field of the current packet as a string, and its offset (-1: none). */
-  private fStr = "";
-  private fOff = -1;
-  /** The chunk the current packet came whole in, and where its body starts there (-1: none). */
+  /**
+   * A string holding the body of the current packet (as much as fits rx) from offset
+   * `so`: the chunk it came whole in (no copy), else the body made from rx. str() cuts
+   * fields from it with one native and no helper call.
+   */
   private src = "";
-  private srcOff = -1;
+  private so = 0;
 
   constructor(capacity: number) {
     this.rx = bytesNew(capacity);
@@ -190,7 +186,6 @@ export class PacketReader {
     this.st = 0;
     this.status = NEED_MORE;
     this.src = "";
-    this.srcOff = -1;
   }
 
   /**
@@ -201,8 +196,9 @@ export class PacketReader {
   feed(s: string, pos: number): number {
     const n = strLen(s);
     // The usual packet: whole in this chunk, fitting rx, with a 1- or 2-byte remaining
-    // length. Framed in a few statements (on Espruino every executed token costs), and
-    // its text fields are later cut from the chunk itself (cheaper than from rx).
+    // length, framed in a few statements (on Espruino every character of a called
+    // function's text costs, executed or skipped); its body copied into rx in one native
+    // and its text fields later cut from the chunk itself.
     if (this.st === 0 && pos + 1 < n) {
       let c = strByte(s, pos + 1);
       let h = pos + 2;
@@ -213,12 +209,11 @@ export class PacketReader {
         h = d > 0 && d < 128 ? h + 1 : n + 1;
       }
       if (h + c <= n && c <= this.cap) {
-        if (c > 0) strCopy(s, h, c, this.rx, 0);
-        this.rem = c;
+        strCopy(s, h, c, this.rx, 0);
         this.src = s;
-        this.srcOff = h;
+        this.so = h;
         const hb = strByte(s, pos);
-        this.status = hb > 47 && hb < 64 ? this.publish(hb, h - pos - 1, c) : this.done(hb, h - pos - 1, c);
+        this.status = hb > 47 && hb < 64 ? this.publish(hb, h - pos, c) : this.done(hb, h - pos, c);
         return h + c;
       }
     }
@@ -231,8 +226,6 @@ export class PacketReader {
    * Espruino lexes a function's whole text at every call, the part it skips included.
    */
   private feedBytes(s: string, pos: number, n: number): number {
-    this.src = "";
-    this.srcOff = -1;
     // the framing state in locals: fewer property lookups per byte on Espruino
     let st = this.st;
     let rem = this.rem;
@@ -276,81 +269,87 @@ export class PacketReader {
     this.got = got;
     this.nb = nb;
     this.st = st === 4 ? 0 : st;
-    this.status = st === 3 ? ERR_REMAINING_LENGTH : st === 4 ? this.done(this.hb, nb, rem) : NEED_MORE;
+    const hb = this.hb;
+    if (st === 4) {
+      this.src = bytesToStr(this.rx, 0, rem < this.cap ? rem : this.cap);
+      this.so = 0;
+    }
+    this.status =
+      st === 3 ? ERR_REMAINING_LENGTH : st !== 4 ? NEED_MORE : hb > 47 && hb < 64 && rem <= this.cap ? this.publish(hb, nb + 1, rem) : this.done(hb, nb + 1, rem);
     return st === 3 ? n : pos;
   }
 
   /**
-   * A whole packet has arrived (fixed header byte hb, nb length bytes, rem body bytes
-   * in rx): check it and fill `packet`. Each kind of packet has a
-   * method of its own: Espruino lexes the whole text of every function it calls, so
-   * the usual packet must not pay for skipping the code of the others.
+   * A whole packet other than a PUBLISH that fits rx has arrived (fixed header byte
+   * hb, hl header bytes, rem body bytes in rx): check it and fill `packet`. The
+   * id-only acks are decoded here (type, flags, length, count and id: the fields an
+   * ack has); the rest in parse(). Espruino lexes the whole text of every function it
+   * calls, so the usual packets must not pay for skipping the code of the others.
    */
-  private done(hb: number, nb: number, rem: number): number {
-    if (hb > 47 && hb < 64 && rem <= this.cap) return this.publish(hb, nb, rem);
+  private done(hb: number, hl: number, rem: number): number {
     const p = this.packet;
-    p.type = shr(hb, 4);
-    p.flags = hb & 15;
-    p.length = 1 + nb + rem;
-    p.id = 0;
-    p.topicLen = -1;
-    p.payloadLen = -1;
-    p.count = 0;
-    this.fOff = -1;
-    p.qos = 0;
-    p.retain = false;
-    p.dup = false;
     const t = shr(hb, 4);
-    return rem === 2 && rem <= this.cap && ((t > 3 && t < 8) || t === UNSUBACK) ? this.ack(p, t, hb & 15) : this.parse(p, t, hb & 15, rem);
+    const f = hb & 15;
+    p.type = t;
+    p.flags = f;
+    p.length = hl + rem;
+    p.count = 0;
+    if (rem !== 2 || rem > this.cap || ((t < 4 || t > 7) && t !== UNSUBACK)) return this.parse(p, t, f, rem);
+    // PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet id and nothing else
+    p.id = shl(byteAt(this.rx, 0), 8) | byteAt(this.rx, 1);
+    return f !== (t === PUBREL ? 2 : 0) ? ERR_HEADER_FLAGS : p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
   }
 
   /**
-   * A PUBLISH that fits rx (fixed header byte hb, nb length bytes, rem body bytes),
-   * checked in place: every field set before the first check, no helper calls, the
-   * topic made once as a string (kept for str()). On Espruino a call costs about a
-   * microsecond per character of the function's text, so this one stays short.
+   * A PUBLISH that fits rx (fixed header byte hb, hl header bytes, rem body bytes),
+   * checked in place: the usual packet in one test, with no helper call but the topic
+   * cut as a string for its one-RegExp check; any other goes to publishError. On
+   * Espruino a call costs about as much per character of the function's text as it
+   * takes to read it from flash, so this one stays short. The lengths and id are what
+   * a PACKET_READY reports; after an error only type, flags and length are meaningful.
    */
-  private publish(hb: number, nb: number, rem: number): number {
+  private publish(hb: number, hl: number, rem: number): number {
     const p = this.packet;
     const rx = this.rx;
     const f = hb & 15;
     const q = shr(f, 1) & 3;
     const tl = rem < 2 ? rem : shl(byteAt(rx, 0), 8) | byteAt(rx, 1);
     const po = q > 0 ? tl + 4 : tl + 2;
+    // (substr stays inside the string; a topic cut short is never checked: po > rem)
+    const ts = this.src.substr(this.so + 2, tl);
     p.type = PUBLISH;
     p.flags = f;
-    p.length = 1 + nb + rem;
+    p.length = hl + rem;
     p.count = 0;
     p.qos = q;
-    p.retain = (f & 1) !== 0;
+    p.retain = (f & 1) > 0;
     p.dup = f > 7;
     p.id = q > 0 && po <= rem ? shl(byteAt(rx, tl + 2), 8) | byteAt(rx, tl + 3) : 0;
     p.topicOff = 2;
-    p.topicLen = tl + 2 > rem ? -1 : tl;
+    p.topicLen = tl;
     p.payloadOff = po;
-    p.payloadLen = po > rem ? -1 : rem - po;
-    this.fOff = -1;
-    if (q === 3) return ERR_QOS;
-    if (f > 7 && q === 0) return ERR_HEADER_FLAGS;
-    if (tl + 2 > rem) return ERR_TRUNCATED;
-    const ts = this.srcOff < 0 ? bytesToStr(rx, 2, tl) : this.src.substring(this.srcOff + 2, this.srcOff + 2 + tl);
-    this.fStr = ts;
-    this.fOff = 2;
-    const e = tl > 0 && strPlain(ts) ? 0 : checkStr(ts, 0, tl, KIND_TOPIC);
-    return e !== 0 ? e : po > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+    p.payloadLen = rem - po;
+    // QoS 0..2, no DUP with QoS 0, all fields there, a plain non-empty topic, an id with QoS 1/2
+    return q < 3 && (f | 1) !== 9 && po <= rem && tl > 0 && strPlain(ts) && (q < 1 || p.id > 0) ? PACKET_READY : this.publishError(p, ts);
   }
 
-  /** PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet id and nothing else. */
-  private ack(p: Packet, t: number, f: number): number {
-    if (f !== (t === PUBREL ? 2 : 0)) return ERR_HEADER_FLAGS;
-    p.id = shl(byteAt(this.rx, 0), 8) | byteAt(this.rx, 1);
-    p.listOff = 2;
-    return p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+  /** Why publish() refused its packet (or PACKET_READY for a valid topic that is not plain ASCII). */
+  private publishError(p: Packet, ts: string): number {
+    const q = p.qos;
+    const tl = p.topicLen;
+    const rem = p.payloadOff + p.payloadLen;
+    const e = q === 3 ? ERR_QOS : p.dup && q === 0 ? ERR_HEADER_FLAGS : tl + 2 > rem ? ERR_TRUNCATED : checkStr(ts, 0, tl, KIND_TOPIC);
+    return e !== 0 ? e : p.payloadOff > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
   }
 
   /** Every other packet, and a PUBLISH larger than rx: the fixed-header checks, then parseBody. */
   private parse(p: Packet, t: number, f: number, rem: number): number {
-    SO = -1;
+    p.id = 0;
+    p.topicLen = -1;
+    p.payloadLen = -1;
+    p.qos = 0;
+    p.retain = false;
+    p.dup = false;
     let e = 0;
     if (t === PUBLISH) {
       // (only a PUBLISH larger than rx comes here)
@@ -380,8 +379,6 @@ export class PacketReader {
       R = rem;
       E = 0;
       e = parseBody(p, t);
-      this.fStr = S;
-      this.fOff = SO;
     }
     return e === 0 ? PACKET_READY : e;
   }
@@ -414,10 +411,6 @@ export class PacketReader {
 
   /** rx[off .. off+len) as a byte string (allocates a string; "" for len <= 0). */
   str(off: number, len: number): string {
-    // (never compare buffers with ===: Espruino 2v29 compares their contents)
-    if (off === this.fOff && len === strLen(this.fStr)) return this.fStr;
-    // cut from the chunk when the packet came whole in one (cheaper than from rx on Espruino)
-    const o = this.srcOff;
-    return len < 1 ? "" : o < 0 || off + len > this.rem ? bytesToStr(this.rx, off, len) : this.src.substring(o + off, o + off + len);
+    return this.src.substr(this.so + off, len);
   }
 }

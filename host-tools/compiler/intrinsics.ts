@@ -80,6 +80,22 @@ function espruinoRegexTest(f: ts.NodeFactory, regex: string, s: ts.Expression): 
   return f.createParenthesizedExpression(f.createPrefixUnaryExpression(ts.SyntaxKind.ExclamationToken, test));
 }
 
+/**
+ * Espruino: the byte-string copies as `__wisp_E ? <native> : <helper>(...)`, the
+ * natives written in place. `__wisp_E` (runtime/espruino.js) is Espruino's `E` on
+ * Espruino, where Uint8Array.set takes a string's char codes and E.toString of a whole
+ * Uint8Array hands back its backing string, and null on V8 (the emulator, the tests'
+ * sandbox), which takes the helper's loop. `E` is reached through `__wisp_E` because a
+ * firmware module may declare an `E` of its own. On Espruino a call costs its scope,
+ * its parameters and the reading of the callee's text from flash: more than the few
+ * characters the test adds.
+ */
+const NATIVE = "__wisp_E";
+function espruinoNativeOr(f: ts.NodeFactory, native: ts.Expression, helper: string, args: ts.Expression[]): ts.Expression {
+  const call = f.createCallExpression(f.createIdentifier(helper), undefined, args);
+  return f.createParenthesizedExpression(f.createConditionalExpression(f.createIdentifier(NATIVE), undefined, native, undefined, call));
+}
+
 /** TypeScript transformer for the Espruino backend. */
 export function espruinoIntrinsicsTransformer(program: ts.Program): ts.TransformerFactory<ts.SourceFile> {
   const checker = program.getTypeChecker();
@@ -112,6 +128,23 @@ export function espruinoIntrinsicsTransformer(program: ts.Program): ts.Transform
               return espruinoRegexTest(f, name === "strPlain" ? "__wisp_unplain" : "__wisp_unascii", a[0]);
             case "strFind":
               return f.createCallExpression(f.createPropertyAccessExpression(paren(a[0]), "indexOf"), undefined, [a[1], a[2]]);
+            case "strToBytes": {
+              // d.set(s, off)
+              const native = f.createCallExpression(f.createPropertyAccessExpression(paren(a[1]), "set"), undefined, [a[0], a[2]]);
+              return espruinoNativeOr(f, native, RUNTIME_HELPER[name]!, a);
+            }
+            case "strCopy": {
+              // d.set(s.substr(soff, n), doff)
+              const sub = f.createCallExpression(f.createPropertyAccessExpression(paren(a[0]), "substr"), undefined, [a[1], a[2]]);
+              const native = f.createCallExpression(f.createPropertyAccessExpression(paren(a[3]), "set"), undefined, [sub, a[4]]);
+              return espruinoNativeOr(f, native, RUNTIME_HELPER[name]!, a);
+            }
+            case "bytesToStr": {
+              // __wisp_E.toString(b).substr(off, n)
+              const whole = f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(NATIVE), "toString"), undefined, [a[0]]);
+              const native = f.createCallExpression(f.createPropertyAccessExpression(whole, "substr"), undefined, [a[1], a[2]]);
+              return espruinoNativeOr(f, native, RUNTIME_HELPER[name]!, a);
+            }
             default:
               return f.createCallExpression(f.createIdentifier(RUNTIME_HELPER[name]!), undefined, a);
           }

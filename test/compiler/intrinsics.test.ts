@@ -10,6 +10,8 @@ import { after, before, test } from "node:test";
 import { build, REPO_ROOT } from "../../host-tools/compiler/build.ts";
 import { createEspruinoSandbox } from "../../host-tools/emulator/sandbox.ts";
 import { skipUnless } from "../helpers/system-deps.ts";
+import { skipUnlessEspruino } from "../helpers/espruino.ts";
+import { Interpreter } from "../../host-tools/espruino/interpreter.ts";
 import { spawnSync } from "node:child_process";
 
 const SOURCE = `
@@ -26,6 +28,16 @@ export function exercise(s: string): string {
   byteSet(b, 14, strByte(s, 1));
   byteSet(b, 15, byteAt(b, 12) | 0x80);
   return bytesToStr(b, 0, 16);
+}
+
+/** The byte-string copies in a module with an E of its own (Espruino's E must still be reached). */
+let E = 0;
+export function copies(s: string): string {
+  const b = bytesNew(12);
+  strToBytes(s, b, 1);
+  strCopy(s, 1, 3, b, 8);
+  E = bytesLen(b);
+  return bytesToStr(b, 0, E) + bytesToStr(b, 2, 3) + bytesToStr(b, 5, 0);
 }
 
 /** The string tests: plain, ASCII, and the index of a substring from an offset. */
@@ -75,6 +87,36 @@ test("Espruino bundle computes the intrinsics' meaning in the sandbox", () => {
   sb.run(fs.readFileSync(path.join(out, "espruino/probe.js"), "utf8"));
   const input = "ab\xffz\x00q";
   assert.equal(sb.run(`wisp.exercise(${JSON.stringify(input)})`), expected(input));
+});
+
+/** What copies() means, computed with a Node Buffer. */
+function expectedCopies(s: string): string {
+  const b = Buffer.alloc(12);
+  Buffer.from(s, "latin1").copy(b, 1);
+  Buffer.from(s, "latin1").copy(b, 8, 1, 4);
+  return b.toString("latin1") + b.toString("latin1", 2, 5);
+}
+
+test("the byte-string copies take the V8 loops in the sandbox and the natives on the real interpreter, with the same bytes", { skip: skipUnlessEspruino() }, async () => {
+  const js = fs.readFileSync(path.join(out, "espruino/probe.js"), "utf8");
+  // lowered in place behind the runtime's engine probe, not as a call per copy
+  assert.match(js, /\.set\(/);
+  assert.match(js, /\.toString\([^)]*\)\.substr\(/);
+  const input = "ab\xffz\x00q";
+  const sb = createEspruinoSandbox();
+  sb.run(js);
+  assert.equal(sb.run(`wisp.copies(${JSON.stringify(input)})`), expectedCopies(input));
+  assert.equal(sb.run(`wisp.exercise(${JSON.stringify(input)})`), expected(input));
+  const it = await Interpreter.start();
+  try {
+    await it.writeFileFromHost("probe.js", js);
+    await it.eval('eval(require("Storage").read("probe.js"))');
+    const hexOf = (expr: string) => it.eval<string>(`(function(s){var h="";for(var i=0;i<s.length;i++)h+=(256+s.charCodeAt(i)).toString(16).substr(1);return h;})(${expr})`);
+    assert.equal(await hexOf(`wisp.copies(${JSON.stringify(input)})`), Buffer.from(expectedCopies(input), "latin1").toString("hex"));
+    assert.equal(await hexOf(`wisp.exercise(${JSON.stringify(input)})`), Buffer.from(expected(input), "latin1").toString("hex"));
+  } finally {
+    await it.stop();
+  }
 });
 
 /** [input, from, what classify must return] */

@@ -2,15 +2,26 @@
 // esbuild injects one only where the firmware uses it.
 //
 // On Espruino the byte copies are natives: its Uint8Array.set takes a string's char
-// codes, and E.toString flattens a Uint8Array view into a string, each in one call
+// codes, and E.toString of a Uint8Array gives its bytes as a string, each in one call
 // where a loop costs tens of microseconds per byte. V8 (the emulator) reads a string
-// in set() as NaNs, so the natives are chosen by probing that once, at load; the
+// in set() as NaNs, so which one runs is probed once, at load (__wisp_E); the
 // loops stay for V8, where they are fast, and allocate no buffer.
+// The byte-string copies (strToBytes, strCopy, bytesToStr) are lowered in place as
+// `__wisp_E ? <native> : <helper>(...)` (../intrinsics.ts): on Espruino a call
+// costs its scope, its parameters and the reading of the callee's text from flash,
+// more than the test. The natives: Uint8Array.set of a string, and E.toString of a
+// whole Uint8Array, which hands back its backing string itself when that is a flat
+// string (any buffer of more than a few bytes allocated at boot; no copy, one block:
+// measured on 2v29), of which substr copies the slice out. E.toString of a subarray
+// view would instead build a new flat string byte by byte (0.08 ms for 93 bytes
+// against 0.02 ms on the desktop build). substr of a length <= 0 gives "".
+// __wisp_E is Espruino's E where the natives apply, else null. The bundles reach E
+// through it: a firmware module may have a variable of its own named E.
 // (pure: a bundle that uses no helper drops it)
-var __wisp_native = /* @__PURE__ */ (function () {
+export var __wisp_E = /* @__PURE__ */ (function () {
   var u = new Uint8Array(1);
   u.set("a");
-  return u[0] === 97 && typeof E !== "undefined";
+  return u[0] === 97 && typeof E !== "undefined" ? E : null;
 })();
 // memmove-safe without asking whether d and s are the same buffer: Espruino's ===
 // on two Uint8Arrays compares their contents (about 6 ms for 2 KB on a desktop).
@@ -21,24 +32,17 @@ export function __wisp_copy(d, doff, s, soff, n) {
     for (var j = 0; j < n; j++) d[doff + j] = s[soff + j];
   }
 }
-// Each helper is picked once, at load, for the engine (no test per call: on
-// Espruino every executed token costs). A subarray view is cheaper to make than
-// new Uint8Array(buffer, off, n), and of length 0 it is empty (E.toString gives "").
-export var __wisp_s2b = /* @__PURE__ */ (function () {
-  return __wisp_native
-    ? function (str, d, off) { d.set(str, off); }
-    : function (str, d, off) { for (var i = 0; i < str.length; i++) d[off + i] = str.charCodeAt(i); };
-})();
-export var __wisp_s2bn = /* @__PURE__ */ (function () {
-  return __wisp_native
-    ? function (s, soff, n, d, doff) { d.set(soff === 0 && n === s.length ? s : s.substr(soff, n), doff); }
-    : function (s, soff, n, d, doff) { for (var i = 0; i < n; i++) d[doff + i] = s.charCodeAt(soff + i); };
-})();
-export var __wisp_b2s = /* @__PURE__ */ (function () {
-  return __wisp_native
-    ? function (b, off, n) { return E.toString(b.subarray(off, off + n)); }
-    : function (b, off, n) { for (var s = "", i = 0; i < n; i++) s += String.fromCharCode(b[off + i]); return s; };
-})();
+// The loops V8 takes for the byte-string copies (see above); they allocate no buffer.
+export function __wisp_s2b(str, d, off) {
+  for (var i = 0; i < str.length; i++) d[off + i] = str.charCodeAt(i);
+}
+export function __wisp_s2bn(s, soff, n, d, doff) {
+  for (var i = 0; i < n; i++) d[doff + i] = s.charCodeAt(soff + i);
+}
+export function __wisp_b2s(b, off, n) {
+  for (var s = "", i = 0; i < n; i++) s += String.fromCharCode(b[off + i]);
+  return s;
+}
 // Any byte outside 0x01..0x7F, or '+' or '#'. One object, made at load.
 export var __wisp_unplain = /[^\x01-\x22\x24-\x2a\x2c-\x7f]/;
 export function __wisp_plain(s) {

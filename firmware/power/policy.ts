@@ -17,6 +17,7 @@
  * above `weakRssi`. The state (band and flag) survives deep sleep via state()/restore().
  */
 
+/** The two modes. Written as literals in the code below: a module-level string is held in RAM on Espruino. */
 export const MODE_STAY = "stay";
 export const MODE_SLEEP = "sleep";
 
@@ -27,10 +28,14 @@ export const BAND_LOW = 2;
 export const BAND_MID = 3;
 export const BAND_HIGH = 4;
 
-const BAND_NAMES = ["empty", "critical", "low", "mid", "high"];
-
+/** The names live in this function's body (flash), not in an array held in RAM. */
 export function bandName(b: number): string {
-  return b >= 0 && b < 5 ? BAND_NAMES[b] : "unknown";
+  if (b === BAND_EMPTY) return "empty";
+  if (b === BAND_CRITICAL) return "critical";
+  if (b === BAND_LOW) return "low";
+  if (b === BAND_MID) return "mid";
+  if (b === BAND_HIGH) return "high";
+  return "unknown";
 }
 
 /** Every threshold, with its default. Set from flash.config.json `power` (see setField). */
@@ -74,8 +79,8 @@ export class PowerConfig {
   weakReconnectFactor = 2;
   /** A new keep-alive is worth a reconnect when its saving over this horizon (s) exceeds the cost. */
   savingHorizonSeconds = 3600;
-  /** Battery curve, volts/percent pairs, volts ascending: the board's (setCurve), else DEFAULT_CURVE. */
-  curve: number[] = DEFAULT_CURVE;
+  /** The board's battery curve (setCurve), volts/percent pairs, volts ascending; null: the fallback in percent(). */
+  curve: number[] | null = null;
 
   /**
    * Take the board's curve: `[volts, percent]` points as wisp.json `board.battery.curve`
@@ -102,9 +107,27 @@ export class PowerConfig {
     return "";
   }
 
-  /** Battery percent for `volts` on this board's curve. */
+  /**
+   * Battery percent for `volts`: piecewise linear on the board's curve, clamped at both
+   * ends. Without a board curve (wisp.json has none, or a bad one) on the fallback: the
+   * LiPo curve of boards/esp32-lipo-sensor.json, written here so that it stays in the
+   * function body (flash) and takes RAM only while this runs.
+   */
   percent(volts: number): number {
-    return batteryPercent(volts, this.curve);
+    const curve =
+      this.curve !== null
+        ? this.curve
+        : [3.27, 0, 3.61, 5, 3.69, 10, 3.71, 15, 3.73, 20, 3.75, 25, 3.77, 30, 3.79, 35, 3.8, 40, 3.82, 45, 3.84, 50, 3.85, 55, 3.87, 60, 3.91, 65, 3.95, 70, 3.98, 75, 4.02, 80, 4.08, 85, 4.11, 90, 4.15, 95, 4.2, 100];
+    const n = curve.length;
+    if (volts <= curve[0]) return curve[1];
+    for (let k = 2; k < n; k += 2) {
+      if (volts <= curve[k]) {
+        const v0 = curve[k - 2];
+        const p0 = curve[k - 1];
+        return p0 + ((volts - v0) / (curve[k] - v0)) * (curve[k + 1] - p0);
+      }
+    }
+    return curve[n - 1];
   }
 
   /** Set one field by name (from a config file). Returns "" or what was wrong. */
@@ -175,7 +198,7 @@ export class PowerInputs {
 
 /** What the policy chose, and why. */
 export class PowerDecision {
-  mode = MODE_STAY;
+  mode = "stay";
   keepAlive = 60;
   intervalSeconds = 60;
   /** Close the open connection now and reconnect with `keepAlive`. */
@@ -183,10 +206,6 @@ export class PowerDecision {
   band = BAND_HIGH;
   weak = false;
   reason = "";
-}
-
-function minPos(a: number, b: number): number {
-  return b > 0 && b < a ? b : a;
 }
 
 export class KeepAlivePolicy {
@@ -199,15 +218,7 @@ export class KeepAlivePolicy {
     this.cfg = cfg;
   }
 
-  /** The band for `pct`, with hysteresis against the previous band. */
-  bandFor(pct: number): number {
-    const c = this.cfg;
-    const down = this.plainBand(pct, 0);
-    if (this.band < 0 || down <= this.band) return down;
-    const up = this.plainBand(pct, c.hysteresisPct);
-    return up > this.band ? up : this.band;
-  }
-
+  /** The band for `pct` without hysteresis, every threshold raised by `h`. */
   private plainBand(pct: number, h: number): number {
     const c = this.cfg;
     if (pct <= 0) return BAND_EMPTY;
@@ -217,28 +228,10 @@ export class KeepAlivePolicy {
     return BAND_CRITICAL;
   }
 
-  /** The longest keep-alive the broker and the NAT allow (s). */
-  keepAliveLimit(): number {
-    const c = this.cfg;
-    let k = minPos(c.maxKeepAlive, c.brokerMaxKeepAlive);
-    if (c.natIdleSeconds > 0 && c.natIdleSeconds - c.natMarginSeconds < k) k = c.natIdleSeconds - c.natMarginSeconds;
-    if (k < c.minKeepAlive) k = c.minKeepAlive;
-    return Math.floor(k);
-  }
-
-  /** Energy of one reconnect at the present signal (mA·s). */
-  reconnectCost(): number {
-    return this.weak ? this.cfg.reconnectCostMas * this.cfg.weakReconnectFactor : this.cfg.reconnectCostMas;
-  }
-
   /**
-   * Staying connected for one interval of `seconds` with keep-alive `ka` (mA·s),
-   * against one deep-sleep wake (the reconnect cost; deep-sleep current is negligible).
+   * One decision (once per reading at most: one function, since on Espruino each
+   * function held costs RAM and only the hot path needs to be short).
    */
-  stayCost(seconds: number, ka: number): number {
-    return seconds * this.cfg.stayCurrentMa + (ka > 0 ? Math.floor(seconds / ka) * this.cfg.pingCostMas : 0);
-  }
-
   decide(i: PowerInputs): PowerDecision {
     const c = this.cfg;
     const d = new PowerDecision();
@@ -246,10 +239,27 @@ export class KeepAlivePolicy {
       this.weak = this.weak ? i.rssi < c.weakRssi + c.rssiHysteresisDb : i.rssi <= c.weakRssi;
     }
     const noReading = i.batteryPct < 0;
-    this.band = noReading ? -1 : this.bandFor(i.batteryPct);
+    if (noReading) {
+      this.band = -1;
+    } else {
+      // Hysteresis: a band is left downwards at once, entered upwards only hysteresisPct above it.
+      const down = this.plainBand(i.batteryPct, 0);
+      if (this.band < 0 || down <= this.band) {
+        this.band = down;
+      } else {
+        const up = this.plainBand(i.batteryPct, c.hysteresisPct);
+        if (up > this.band) this.band = up;
+      }
+    }
     d.band = this.band;
     d.weak = this.weak;
-    const limit = this.keepAliveLimit();
+    // The longest keep-alive the broker and the NAT allow (s).
+    let limit = c.brokerMaxKeepAlive > 0 && c.brokerMaxKeepAlive < c.maxKeepAlive ? c.brokerMaxKeepAlive : c.maxKeepAlive;
+    if (c.natIdleSeconds > 0 && c.natIdleSeconds - c.natMarginSeconds < limit) limit = c.natIdleSeconds - c.natMarginSeconds;
+    if (limit < c.minKeepAlive) limit = c.minKeepAlive;
+    limit = Math.floor(limit);
+    // Energy of one reconnect at the present signal (mA·s).
+    const reconnectCost = this.weak ? c.reconnectCostMas * c.weakReconnectFactor : c.reconnectCostMas;
     const recent = i.downlinkAgoSeconds >= 0 && i.downlinkAgoSeconds <= c.downlinkActiveSeconds;
 
     // Interval.
@@ -277,14 +287,16 @@ export class KeepAlivePolicy {
       why = "downlink active";
     } else {
       why = "battery " + bandName(this.band) + (this.band === BAND_MID ? ", no downlink" : "");
-      // Deep sleep only pays when one interval connected costs more than a reconnect.
-      if (this.stayCost(d.intervalSeconds, limit) <= this.reconnectCost()) {
+      // Deep sleep only pays when one interval connected (modem sleep plus the pings
+      // of keep-alive `limit`) costs more than a reconnect (deep-sleep current is negligible).
+      const n = d.intervalSeconds;
+      if (n * c.stayCurrentMa + (limit > 0 ? Math.floor(n / limit) * c.pingCostMas : 0) <= reconnectCost) {
         stay = true;
-        why = why + ", but a reconnect costs more than " + d.intervalSeconds + " s connected";
+        why = why + ", but a reconnect costs more than " + n + " s connected";
       }
     }
     if (this.weak) why = why + ", weak signal";
-    d.mode = stay ? MODE_STAY : MODE_SLEEP;
+    d.mode = stay ? "stay" : "sleep";
 
     // Keep-alive.
     if (!stay) d.keepAlive = Math.min(c.sleepKeepAlive, limit);
@@ -300,11 +312,11 @@ export class KeepAlivePolicy {
         why = why + "; reconnect: keep-alive " + cur + " s above the limit " + limit + " s";
       } else {
         const saving = c.savingHorizonSeconds * c.pingCostMas * (1 / cur - 1 / d.keepAlive);
-        if (saving > this.reconnectCost()) {
+        if (saving > reconnectCost) {
           d.reconnect = true;
-          why = why + "; reconnect: saves " + Math.round(saving) + " mAs/" + c.savingHorizonSeconds + " s > cost " + this.reconnectCost();
+          why = why + "; reconnect: saves " + Math.round(saving) + " mAs/" + c.savingHorizonSeconds + " s > cost " + reconnectCost;
         } else {
-          why = why + "; keep-alive " + d.keepAlive + " s at next connect (saving " + Math.round(saving) + " < cost " + this.reconnectCost() + ")";
+          why = why + "; keep-alive " + d.keepAlive + " s at next connect (saving " + Math.round(saving) + " < cost " + reconnectCost + ")";
         }
       }
     }
@@ -322,27 +334,6 @@ export class KeepAlivePolicy {
     this.band = Math.floor(s / 2) - 1;
     this.weak = s % 2 === 1;
   }
-}
-
-/**
- * Fallback battery curve (volts, percent pairs, volts ascending): the LiPo curve of
- * boards/esp32-lipo-sensor.json. Used only when wisp.json carries no board curve
- * (`board.battery.curve`, written by the host tools from boards/*.json) or a bad one.
- */
-export const DEFAULT_CURVE = [3.27, 0, 3.61, 5, 3.69, 10, 3.71, 15, 3.73, 20, 3.75, 25, 3.77, 30, 3.79, 35, 3.8, 40, 3.82, 45, 3.84, 50, 3.85, 55, 3.87, 60, 3.91, 65, 3.95, 70, 3.98, 75, 4.02, 80, 4.08, 85, 4.11, 90, 4.15, 95, 4.2, 100];
-
-/** Battery percent from the cell voltage, piecewise linear on `curve` (volts, percent pairs, volts ascending). */
-export function batteryPercent(volts: number, curve: number[]): number {
-  const n = curve.length;
-  if (volts <= curve[0]) return curve[1];
-  for (let k = 2; k < n; k += 2) {
-    if (volts <= curve[k]) {
-      const v0 = curve[k - 2];
-      const p0 = curve[k - 1];
-      return p0 + ((volts - v0) / (curve[k] - v0)) * (curve[k + 1] - p0);
-    }
-  }
-  return curve[n - 1];
 }
 
 export function newPowerConfig(): PowerConfig {

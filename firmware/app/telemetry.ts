@@ -120,7 +120,13 @@ export class TelemetryApp {
     c.secure = s.brokerScheme === "mqtts" || s.brokerScheme === "wss";
     c.rxSize = o.rx;
     c.txSize = o.tx;
-    c.slotSize = o.tx;
+    // A slot (in flight, or in the offline queue) holds one of this app's PUBLISH packets,
+    // encoded: fixed header (3 bytes below 16 KiB), topic (2 + base + "/telemetry", the
+    // longest suffix), packet id (2) and a payload of at most 96 bytes (the telemetry JSON
+    // is at most 72, a problem name 61, "sleeping" 8). Not the whole TX buffer: twelve
+    // 512-byte slots held ~490 blocks on Espruino.
+    const slot = 3 + 2 + strLen(this.base) + 10 + 2 + 96;
+    c.slotSize = slot < o.tx ? slot : o.tx;
     c.inflight = o.inflight;
     c.queue = o.offlineQueue;
     const k = c.connect;

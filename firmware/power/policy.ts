@@ -79,55 +79,65 @@ export class PowerConfig {
   weakReconnectFactor = 2;
   /** A new keep-alive is worth a reconnect when its saving over this horizon (s) exceeds the cost. */
   savingHorizonSeconds = 3600;
-  /** The board's battery curve (setCurve), volts/percent pairs, volts ascending; null: the fallback in percent(). */
-  curve: number[] | null = null;
+  /**
+   * The battery curve in use, packed as a byte string: per point (volts ascending) the
+   * millivolts and the percent x 100, each in two bytes, big-endian. On Espruino a
+   * number[] of the 21 points of a board curve held ~64 blocks; this string ~8.
+   * The fallback until setCurve takes the board's.
+   */
+  private curve = "";
+
+  /**
+   * Starts on the fallback curve: the LiPo curve of boards/esp32-lipo-sensor.json, used
+   * only when wisp.json carries no board curve (`board.battery.curve`, written by the
+   * host tools from boards/*.json) or a bad one.
+   */
+  constructor() {
+    this.setCurve([[3.27, 0], [3.61, 5], [3.69, 10], [3.71, 15], [3.73, 20], [3.75, 25], [3.77, 30], [3.79, 35], [3.8, 40], [3.82, 45], [3.84, 50], [3.85, 55], [3.87, 60], [3.91, 65], [3.95, 70], [3.98, 75], [4.02, 80], [4.08, 85], [4.11, 90], [4.15, 95], [4.2, 100]]);
+  }
 
   /**
    * Take the board's curve: `[volts, percent]` points as wisp.json `board.battery.curve`
-   * has them (the host tools sort them by volts). Returns "" or what was wrong; on an
-   * error the curve in use is kept.
+   * has them (the host tools sort them by volts), kept to the millivolt and to 0.01 %.
+   * Returns "" or what was wrong; on an error the curve in use is kept.
    */
   setCurve(points: number[][]): string {
     const where = "board.battery.curve";
     if (points.length < 2) return where + " needs at least two [volts, percent] points";
-    const flat: number[] = [];
+    let packed = "";
+    let before = 0;
     for (let k = 0; k < points.length; k++) {
       const pt = points[k];
       if (typeof pt !== "object" || pt === null || pt.length !== 2 || typeof pt[0] !== "number" || typeof pt[1] !== "number") {
         return where + "[" + k + "] must be [volts, percent]";
       }
+      const mv = Math.round(pt[0] * 1000);
+      const pc = Math.round(pt[1] * 100);
       if (!(pt[0] > 0)) return where + "[" + k + "]: volts must be > 0";
+      if (mv > 65535) return where + "[" + k + "]: volts must be below 65.5";
       if (!(pt[1] >= 0 && pt[1] <= 100)) return where + "[" + k + "]: percent must be 0..100";
-      if (k > 0 && !(pt[0] > points[k - 1][0])) return where + "[" + k + "]: volts must rise from point to point";
+      if (k > 0 && !(mv > before)) return where + "[" + k + "]: volts must rise from point to point";
       if (k > 0 && pt[1] < points[k - 1][1]) return where + "[" + k + "]: percent must not fall as volts rise";
-      flat.push(pt[0]);
-      flat.push(pt[1]);
+      before = mv;
+      packed = packed + String.fromCharCode(shr(mv, 8), mv & 255, shr(pc, 8), pc & 255);
     }
-    this.curve = flat;
+    this.curve = packed;
     return "";
   }
 
-  /**
-   * Battery percent for `volts`: piecewise linear on the board's curve, clamped at both
-   * ends. Without a board curve (wisp.json has none, or a bad one) on the fallback: the
-   * LiPo curve of boards/esp32-lipo-sensor.json, written here so that it stays in the
-   * function body (flash) and takes RAM only while this runs.
-   */
+  /** Battery percent for `volts`: piecewise linear on the curve, clamped at both ends. */
   percent(volts: number): number {
-    const curve =
-      this.curve !== null
-        ? this.curve
-        : [3.27, 0, 3.61, 5, 3.69, 10, 3.71, 15, 3.73, 20, 3.75, 25, 3.77, 30, 3.79, 35, 3.8, 40, 3.82, 45, 3.84, 50, 3.85, 55, 3.87, 60, 3.91, 65, 3.95, 70, 3.98, 75, 4.02, 80, 4.08, 85, 4.11, 90, 4.15, 95, 4.2, 100];
-    const n = curve.length;
-    if (volts <= curve[0]) return curve[1];
-    for (let k = 2; k < n; k += 2) {
-      if (volts <= curve[k]) {
-        const v0 = curve[k - 2];
-        const p0 = curve[k - 1];
-        return p0 + ((volts - v0) / (curve[k] - v0)) * (curve[k + 1] - p0);
-      }
+    const c = this.curve;
+    let v0 = 0;
+    let p0 = 0;
+    for (let k = 0; k < strLen(c); k += 4) {
+      const v = (strByte(c, k) * 256 + strByte(c, k + 1)) / 1000;
+      const p = (strByte(c, k + 2) * 256 + strByte(c, k + 3)) / 100;
+      if (volts <= v) return k === 0 ? p : p0 + ((volts - v0) / (v - v0)) * (p - p0);
+      v0 = v;
+      p0 = p;
     }
-    return curve[n - 1];
+    return p0;
   }
 
   /** Set one field by name (from a config file). Returns "" or what was wrong. */

@@ -5,7 +5,8 @@
  */
 import { EspruinoPlatform, load, setting } from "../platform/espruino";
 import { PowerConfig } from "../power/policy";
-import { AppOptions, TelemetryApp } from "./telemetry";
+import { TelemetryApp } from "./telemetry";
+import type { AppOptions } from "./telemetry";
 import { WifiKeeper } from "./wifi-keeper";
 import type { WsPlatform } from "../net/websocket";
 
@@ -26,7 +27,20 @@ function boot(): void {
   }
   // The app's extras and the board's buffer sizes, each kept at its default unless
   // wisp.json has a value of the same type.
-  const o = new AppOptions();
+  const o: AppOptions = {
+    keepAliveSeconds: 60,
+    intervalSeconds: 60,
+    qos: 1,
+    cleanSession: false,
+    mode: "auto",
+    power: null,
+    rx: 512,
+    tx: 512,
+    inflight: 4,
+    offlineQueue: 8,
+    commands: true,
+    transport: null,
+  };
   const a: any = o;
   for (const n of ["keepAliveSeconds", "intervalSeconds", "qos", "cleanSession", "mode", "commands"]) a[n] = setting(j[n], a[n]);
   const board = j.board !== undefined && j.board !== null && typeof j.board === "object" ? j.board : null;

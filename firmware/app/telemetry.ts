@@ -39,30 +39,31 @@ const SLEEP_FLUSH_OVER = 3;
 const SLEEP_CLOSED = 4;
 
 /**
- * App options beyond DeviceSettings (Storage wisp.json extras and board buffer sizes).
- * Read by the TelemetryApp constructor only: the app keeps what it needs.
+ * App options beyond DeviceSettings (Storage wisp.json extras and board buffer sizes;
+ * main.ts has the defaults). An interface, not a class: read by the TelemetryApp
+ * constructor only, so the app holds neither the object nor a constructor for it.
  */
-export class AppOptions {
-  keepAliveSeconds = 60;
-  intervalSeconds = 60;
-  qos = 1;
-  cleanSession = false;
+export interface AppOptions {
+  keepAliveSeconds: number;
+  intervalSeconds: number;
+  qos: number;
+  cleanSession: boolean;
   /** "stay", "sleep" or "auto" (the power policy decides). */
-  mode = "auto";
+  mode: string;
   /** Power policy thresholds; used in mode "auto" only (null: the defaults). */
-  power: PowerConfig | null = null;
-  rx = 512;
-  tx = 512;
-  inflight = 4;
-  offlineQueue = 8;
+  power: PowerConfig | null;
+  rx: number;
+  tx: number;
+  inflight: number;
+  offlineQueue: number;
   /** Subscribe to `<prefix>/<id>/cmd` for commands such as interval=N (docs/power.md). */
-  commands = true;
+  commands: boolean;
   /**
    * What the client opens its links through instead of the board's Platform: the
    * WebSocket transport for ws:// and wss:// (main.ts loads it from Storage only then,
    * so a plain TCP app holds none of its blocks); null = the Platform itself.
    */
-  transport: Platform | null = null;
+  transport: Platform | null;
 }
 
 /*

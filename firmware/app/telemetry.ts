@@ -110,8 +110,8 @@ export class TelemetryApp {
     this.interval = o.intervalSeconds;
     if (o.mode === "auto") {
       const pc = o.power !== null ? o.power : new PowerConfig();
-      pc.intervalSeconds = o.intervalSeconds;
-      if (pc.maxIntervalSeconds < o.intervalSeconds) pc.maxIntervalSeconds = o.intervalSeconds;
+      pc.interval = o.intervalSeconds;
+      if (pc.maxIntvl < o.intervalSeconds) pc.maxIntvl = o.intervalSeconds;
       this.pol = new KeepAlivePolicy(pc);
     }
     const status = this.base + "/status";
@@ -300,8 +300,8 @@ export class TelemetryApp {
     this.interval = n;
     const pol = this.pol;
     if (pol !== null) {
-      pol.cfg.intervalSeconds = n;
-      if (pol.cfg.maxIntervalSeconds < n) pol.cfg.maxIntervalSeconds = n;
+      pol.cfg.interval = n;
+      if (pol.cfg.maxIntvl < n) pol.cfg.maxIntvl = n;
     }
     this.p.log("command interval=" + n);
   }
@@ -330,7 +330,7 @@ export class TelemetryApp {
     const i = new PowerInputs();
     const v = p.batteryVolts();
     i.batteryPct = v < 0 ? NO_BATTERY_PCT : pol.cfg.percent(v);
-    i.charging = v >= pol.cfg.chargingVolts;
+    i.charging = v >= pol.cfg.chargeV;
     i.rssi = p.wifiUp() ? p.rssi() : this.savedRssi;
     if (this.lastDownlink >= 0) i.downlinkAgoSeconds = Math.floor((p.millis() - this.lastDownlink) / 1000);
     else if (this.downlinkBefore) i.downlinkAgoSeconds = this.interval;

@@ -38,47 +38,56 @@ export function bandName(b: number): string {
   return "unknown";
 }
 
-/** Every threshold, with its default. Set from flash.config.json `power` (see setField). */
+/**
+ * Every threshold, with its default. Set from wisp.json / flash.config.json `power` by
+ * setField, which takes the settings' names (docs/power.md, in brackets below); the
+ * fields have short names of their own because on Espruino a stored name of 9 or more
+ * characters takes a second block, per field.
+ */
 export class PowerConfig {
-  /** The workload: publish interval (s) while the battery allows it. */
-  intervalSeconds = 60;
-  /** Longest publish interval (s): used when the battery reads empty. */
-  maxIntervalSeconds = 3600;
-  /** Critical band: interval = intervalSeconds * criticalStretch (capped by maxIntervalSeconds). */
-  criticalStretch = 4;
-  /** Battery bands (percent): >= highPct high, >= lowPct mid, >= criticalPct low, > 0 critical, else empty. */
+  /** The workload: publish interval (s) while the battery allows it (`intervalSeconds`). */
+  interval = 60;
+  /** Longest publish interval (s): used when the battery reads empty (`maxIntervalSeconds`). */
+  maxIntvl = 3600;
+  /** Critical band: interval = interval * stretch, capped by maxIntvl (`criticalStretch`). */
+  stretch = 4;
+  /** Battery bands (percent): >= highPct high, >= lowPct mid, >= critPct (`criticalPct`) low, > 0 critical, else empty. */
   highPct = 50;
   lowPct = 30;
-  criticalPct = 10;
-  /** A band is entered upwards only this many percent above its threshold. */
-  hysteresisPct = 5;
-  /** Broker's maximum keep-alive (s); 0 = none configured. */
-  brokerMaxKeepAlive = 0;
-  /** NAT / firewall idle timeout (s) between the board and the broker; 0 = none. */
-  natIdleSeconds = 300;
-  /** Keep-alive stays this far below the NAT idle timeout. */
-  natMarginSeconds = 30;
-  /** Keep-alive bounds (s). */
-  minKeepAlive = 10;
-  maxKeepAlive = 1200;
-  /** While charging energy is free: a short keep-alive detects a dead link fast. */
-  chargingKeepAlive = 60;
-  /** Keep-alive in sleep mode (the connection lasts one wake). */
-  sleepKeepAlive = 30;
-  /** RSSI (dBm) at or below which the signal counts as weak; clears this many dB above. */
+  critPct = 10;
+  /** A band is entered upwards only this many percent above its threshold (`hysteresisPct`). */
+  hystPct = 5;
+  /** Broker's maximum keep-alive (s); 0 = none configured (`brokerMaxKeepAlive`). */
+  brokerKa = 0;
+  /** NAT / firewall idle timeout (s) between the board and the broker; 0 = none (`natIdleSeconds`). */
+  natIdle = 300;
+  /** Keep-alive stays this far below the NAT idle timeout (`natMarginSeconds`). */
+  natSlack = 30;
+  /** Keep-alive bounds (s) (`minKeepAlive`, `maxKeepAlive`). */
+  minKa = 10;
+  maxKa = 1200;
+  /** While charging energy is free: a short keep-alive detects a dead link fast (`chargingKeepAlive`). */
+  chargeKa = 60;
+  /** Keep-alive in sleep mode, the connection lasts one wake (`sleepKeepAlive`). */
+  sleepKa = 30;
+  /** RSSI (dBm) at or below which the signal counts as weak (`weakRssi`); clears this many dB above (`rssiHysteresisDb`). */
   weakRssi = -85;
-  rssiHysteresisDb = 5;
-  /** A downlink message within this many seconds keeps the board connected in the mid band. */
-  downlinkActiveSeconds = 600;
-  /** Charging detected when the cell reads at least this (V): a charger lifts it above full. */
-  chargingVolts = 4.22;
-  /** Energy model for the break-even decisions. */
-  stayCurrentMa = 25;
-  pingCostMas = 5;
-  reconnectCostMas = 150;
-  weakReconnectFactor = 2;
-  /** A new keep-alive is worth a reconnect when its saving over this horizon (s) exceeds the cost. */
-  savingHorizonSeconds = 3600;
+  rssiHyst = 5;
+  /** A downlink message within this many seconds keeps the board connected in the mid band (`downlinkActiveSeconds`). */
+  dlActive = 600;
+  /** Charging detected when the cell reads at least this (V): a charger lifts it above full (`chargingVolts`). */
+  chargeV = 4.22;
+  /**
+   * Energy model for the break-even decisions: modem-sleep current (mA, `stayCurrentMa`),
+   * one ping (mA·s, `pingCostMas`), one reconnect (mA·s, `reconnectCostMas`), and its
+   * factor on a weak signal (`weakReconnectFactor`).
+   */
+  stayMa = 25;
+  pingMas = 5;
+  connMas = 150;
+  weakMul = 2;
+  /** A new keep-alive is worth a reconnect when its saving over this horizon (s) exceeds the cost (`savingHorizonSeconds`). */
+  horizon = 3600;
   /**
    * The battery curve in use, packed as a byte string: per point (volts ascending) the
    * millivolts and the percent x 100, each in two bytes, big-endian. On Espruino a
@@ -149,39 +158,39 @@ export class PowerConfig {
       return "";
     }
     if (v < 0) return "power." + name + " must be >= 0";
-    if (name === "intervalSeconds") this.intervalSeconds = v;
-    else if (name === "maxIntervalSeconds") this.maxIntervalSeconds = v;
-    else if (name === "criticalStretch") this.criticalStretch = v;
+    if (name === "intervalSeconds") this.interval = v;
+    else if (name === "maxIntervalSeconds") this.maxIntvl = v;
+    else if (name === "criticalStretch") this.stretch = v;
     else if (name === "highPct") this.highPct = v;
     else if (name === "lowPct") this.lowPct = v;
-    else if (name === "criticalPct") this.criticalPct = v;
-    else if (name === "hysteresisPct") this.hysteresisPct = v;
-    else if (name === "brokerMaxKeepAlive") this.brokerMaxKeepAlive = v;
-    else if (name === "natIdleSeconds") this.natIdleSeconds = v;
-    else if (name === "natMarginSeconds") this.natMarginSeconds = v;
-    else if (name === "minKeepAlive") this.minKeepAlive = v;
-    else if (name === "maxKeepAlive") this.maxKeepAlive = v;
-    else if (name === "chargingKeepAlive") this.chargingKeepAlive = v;
-    else if (name === "sleepKeepAlive") this.sleepKeepAlive = v;
-    else if (name === "rssiHysteresisDb") this.rssiHysteresisDb = v;
-    else if (name === "downlinkActiveSeconds") this.downlinkActiveSeconds = v;
-    else if (name === "chargingVolts") this.chargingVolts = v;
-    else if (name === "stayCurrentMa") this.stayCurrentMa = v;
-    else if (name === "pingCostMas") this.pingCostMas = v;
-    else if (name === "reconnectCostMas") this.reconnectCostMas = v;
-    else if (name === "weakReconnectFactor") this.weakReconnectFactor = v;
-    else if (name === "savingHorizonSeconds") this.savingHorizonSeconds = v;
+    else if (name === "criticalPct") this.critPct = v;
+    else if (name === "hysteresisPct") this.hystPct = v;
+    else if (name === "brokerMaxKeepAlive") this.brokerKa = v;
+    else if (name === "natIdleSeconds") this.natIdle = v;
+    else if (name === "natMarginSeconds") this.natSlack = v;
+    else if (name === "minKeepAlive") this.minKa = v;
+    else if (name === "maxKeepAlive") this.maxKa = v;
+    else if (name === "chargingKeepAlive") this.chargeKa = v;
+    else if (name === "sleepKeepAlive") this.sleepKa = v;
+    else if (name === "rssiHysteresisDb") this.rssiHyst = v;
+    else if (name === "downlinkActiveSeconds") this.dlActive = v;
+    else if (name === "chargingVolts") this.chargeV = v;
+    else if (name === "stayCurrentMa") this.stayMa = v;
+    else if (name === "pingCostMas") this.pingMas = v;
+    else if (name === "reconnectCostMas") this.connMas = v;
+    else if (name === "weakReconnectFactor") this.weakMul = v;
+    else if (name === "savingHorizonSeconds") this.horizon = v;
     else return "power." + name + " is not a known setting";
     return "";
   }
 
   /** "" when consistent, else the first problem found. */
   validate(): string {
-    if (this.intervalSeconds < 1) return "power.intervalSeconds must be >= 1";
-    if (this.maxIntervalSeconds < this.intervalSeconds) return "power.maxIntervalSeconds must be >= intervalSeconds";
-    if (!(this.criticalPct <= this.lowPct && this.lowPct <= this.highPct && this.highPct <= 100)) return "power: need criticalPct <= lowPct <= highPct <= 100";
-    if (this.minKeepAlive < 1 || this.maxKeepAlive < this.minKeepAlive || this.maxKeepAlive > 65535) return "power: need 1 <= minKeepAlive <= maxKeepAlive <= 65535";
-    if (this.criticalStretch < 1) return "power.criticalStretch must be >= 1";
+    if (this.interval < 1) return "power.intervalSeconds must be >= 1";
+    if (this.maxIntvl < this.interval) return "power.maxIntervalSeconds must be >= intervalSeconds";
+    if (!(this.critPct <= this.lowPct && this.lowPct <= this.highPct && this.highPct <= 100)) return "power: need criticalPct <= lowPct <= highPct <= 100";
+    if (this.minKa < 1 || this.maxKa < this.minKa || this.maxKa > 65535) return "power: need 1 <= minKeepAlive <= maxKeepAlive <= 65535";
+    if (this.stretch < 1) return "power.criticalStretch must be >= 1";
     return "";
   }
 }
@@ -234,7 +243,7 @@ export class KeepAlivePolicy {
     if (pct <= 0) return BAND_EMPTY;
     if (pct >= c.highPct + h) return BAND_HIGH;
     if (pct >= c.lowPct + h) return BAND_MID;
-    if (pct >= c.criticalPct + h) return BAND_LOW;
+    if (pct >= c.critPct + h) return BAND_LOW;
     return BAND_CRITICAL;
   }
 
@@ -246,7 +255,7 @@ export class KeepAlivePolicy {
     const c = this.cfg;
     const d = new PowerDecision();
     if (i.rssi < 0) {
-      this.weak = this.weak ? i.rssi < c.weakRssi + c.rssiHysteresisDb : i.rssi <= c.weakRssi;
+      this.weak = this.weak ? i.rssi < c.weakRssi + c.rssiHyst : i.rssi <= c.weakRssi;
     }
     const noReading = i.batteryPct < 0;
     if (noReading) {
@@ -257,27 +266,27 @@ export class KeepAlivePolicy {
       if (this.band < 0 || down <= this.band) {
         this.band = down;
       } else {
-        const up = this.plainBand(i.batteryPct, c.hysteresisPct);
+        const up = this.plainBand(i.batteryPct, c.hystPct);
         if (up > this.band) this.band = up;
       }
     }
     d.band = this.band;
     d.weak = this.weak;
     // The longest keep-alive the broker and the NAT allow (s).
-    let limit = c.brokerMaxKeepAlive > 0 && c.brokerMaxKeepAlive < c.maxKeepAlive ? c.brokerMaxKeepAlive : c.maxKeepAlive;
-    if (c.natIdleSeconds > 0 && c.natIdleSeconds - c.natMarginSeconds < limit) limit = c.natIdleSeconds - c.natMarginSeconds;
-    if (limit < c.minKeepAlive) limit = c.minKeepAlive;
+    let limit = c.brokerKa > 0 && c.brokerKa < c.maxKa ? c.brokerKa : c.maxKa;
+    if (c.natIdle > 0 && c.natIdle - c.natSlack < limit) limit = c.natIdle - c.natSlack;
+    if (limit < c.minKa) limit = c.minKa;
     limit = Math.floor(limit);
     // Energy of one reconnect at the present signal (mA·s).
-    const reconnectCost = this.weak ? c.reconnectCostMas * c.weakReconnectFactor : c.reconnectCostMas;
-    const recent = i.downlinkAgoSeconds >= 0 && i.downlinkAgoSeconds <= c.downlinkActiveSeconds;
+    const reconnectCost = this.weak ? c.connMas * c.weakMul : c.connMas;
+    const recent = i.downlinkAgoSeconds >= 0 && i.downlinkAgoSeconds <= c.dlActive;
 
     // Interval.
-    d.intervalSeconds = c.intervalSeconds;
+    d.intervalSeconds = c.interval;
     if (!i.charging && this.band === BAND_CRITICAL) {
-      d.intervalSeconds = Math.min(c.intervalSeconds * c.criticalStretch, c.maxIntervalSeconds);
+      d.intervalSeconds = Math.min(c.interval * c.stretch, c.maxIntvl);
     } else if (!i.charging && this.band === BAND_EMPTY) {
-      d.intervalSeconds = c.maxIntervalSeconds;
+      d.intervalSeconds = c.maxIntvl;
     }
 
     // Mode.
@@ -300,7 +309,7 @@ export class KeepAlivePolicy {
       // Deep sleep only pays when one interval connected (modem sleep plus the pings
       // of keep-alive `limit`) costs more than a reconnect (deep-sleep current is negligible).
       const n = d.intervalSeconds;
-      if (n * c.stayCurrentMa + (limit > 0 ? Math.floor(n / limit) * c.pingCostMas : 0) <= reconnectCost) {
+      if (n * c.stayMa + (limit > 0 ? Math.floor(n / limit) * c.pingMas : 0) <= reconnectCost) {
         stay = true;
         why = why + ", but a reconnect costs more than " + n + " s connected";
       }
@@ -309,10 +318,10 @@ export class KeepAlivePolicy {
     d.mode = stay ? "stay" : "sleep";
 
     // Keep-alive.
-    if (!stay) d.keepAlive = Math.min(c.sleepKeepAlive, limit);
-    else if (i.charging) d.keepAlive = Math.min(c.chargingKeepAlive, limit);
+    if (!stay) d.keepAlive = Math.min(c.sleepKa, limit);
+    else if (i.charging) d.keepAlive = Math.min(c.chargeKa, limit);
     else d.keepAlive = limit;
-    if (d.keepAlive < c.minKeepAlive) d.keepAlive = c.minKeepAlive;
+    if (d.keepAlive < c.minKa) d.keepAlive = c.minKa;
 
     // Reconnect for a new keep-alive (stay mode, connected, keep-alive changed).
     const cur = i.currentKeepAlive;
@@ -321,10 +330,10 @@ export class KeepAlivePolicy {
         d.reconnect = true;
         why = why + "; reconnect: keep-alive " + cur + " s above the limit " + limit + " s";
       } else {
-        const saving = c.savingHorizonSeconds * c.pingCostMas * (1 / cur - 1 / d.keepAlive);
+        const saving = c.horizon * c.pingMas * (1 / cur - 1 / d.keepAlive);
         if (saving > reconnectCost) {
           d.reconnect = true;
-          why = why + "; reconnect: saves " + Math.round(saving) + " mAs/" + c.savingHorizonSeconds + " s > cost " + reconnectCost;
+          why = why + "; reconnect: saves " + Math.round(saving) + " mAs/" + c.horizon + " s > cost " + reconnectCost;
         } else {
           why = why + "; keep-alive " + d.keepAlive + " s at next connect (saving " + Math.round(saving) + " < cost " + reconnectCost + ")";
         }

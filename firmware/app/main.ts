@@ -3,7 +3,7 @@
  * Storage wisp.json + the telemetry app. wisp.json is read once, by EspruinoPlatform;
  * everything here comes from that one read (settings(), `json`).
  */
-import { EspruinoPlatform, load, setting } from "../platform/espruino";
+import { EspruinoPlatform, load } from "../platform/espruino";
 import { PowerConfig } from "../power/policy";
 import { TelemetryApp } from "./telemetry";
 import type { AppOptions } from "./telemetry";
@@ -42,10 +42,10 @@ function boot(): void {
     transport: null,
   };
   const a: any = o;
-  for (const n of ["keepAliveSeconds", "intervalSeconds", "qos", "cleanSession", "mode", "commands"]) a[n] = setting(j[n], a[n]);
+  for (const n of ["keepAliveSeconds", "intervalSeconds", "qos", "cleanSession", "mode", "commands"]) if (typeof j[n] === typeof a[n]) a[n] = j[n];
   const board = j.board !== undefined && j.board !== null && typeof j.board === "object" ? j.board : null;
   const buffers = board !== null && board.buffers !== null && typeof board.buffers === "object" ? board.buffers : null;
-  if (buffers !== null) for (const n of ["rx", "tx", "inflight", "offlineQueue"]) a[n] = setting(buffers[n], a[n]);
+  if (buffers !== null) for (const n of ["rx", "tx", "inflight", "offlineQueue"]) if (typeof buffers[n] === typeof a[n]) a[n] = buffers[n];
   // wisp.json `power`: every number goes through PowerConfig.setField (named errors).
   const pc = new PowerConfig();
   const pw = j.power;

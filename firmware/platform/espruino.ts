@@ -37,14 +37,6 @@ export const SLEEP_PIECE_MS = 2000000;
 /** Longest interval the app accepts (86400 s) plus a margin: a larger remainder is a clock that jumped. */
 const SLEEP_LIMIT_MS = 90000000;
 
-/**
- * `v` when it has the type of `dflt`, else `dflt`: every read of wisp.json goes through
- * this one function (settings here, the app's extras in main.ts).
- */
-export function setting(v: any, dflt: any): any {
-  return typeof v === typeof dflt ? v : dflt;
-}
-
 /** A socket from require("net"/"tls").connect. */
 class EspLink implements Link {
   sock: any;
@@ -88,9 +80,10 @@ export class EspruinoPlatform implements Platform, WifiRadio {
     const b = j.board;
     const a = b !== undefined && b !== null && typeof b === "object" ? b.adc : null;
     if (a === undefined || a === null || typeof a !== "object") return;
-    const bottom = setting(a.dividerBottomOhms, 1);
-    this.pin = setting(a.pin, "D34");
-    this.scale = (setting(a.refVolts, 3.3) * (setting(a.dividerTopOhms, 0) + bottom)) / bottom;
+    const bottom = typeof a.dividerBottomOhms === "number" ? a.dividerBottomOhms : 1;
+    const top = typeof a.dividerTopOhms === "number" ? a.dividerTopOhms : 0;
+    this.pin = typeof a.pin === "string" ? a.pin : "D34";
+    this.scale = ((typeof a.refVolts === "number" ? a.refVolts : 3.3) * (top + bottom)) / bottom;
   }
 
   millis(): number {
@@ -123,7 +116,8 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   }
   /** getStatus() has the RSSI on ESP32; getDetails() has none (jswrap_esp32_network.c, jswrap_wifi_getStatus). */
   rssi(): number {
-    return setting(this.wifi.getStatus().rssi, 0);
+    const r = this.wifi.getStatus().rssi;
+    return typeof r === "number" ? r : 0;
   }
   /** One join: the port retries it a few times, then calls back with the reason (WifiKeeper joins again). */
   wifiConnect(ssid: string, password: string, done: (err: string | null) => void): void {
@@ -164,18 +158,22 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   settings(): DeviceSettings | null {
     const j = this.json;
     if (j === null || typeof j.clientId !== "string" || typeof j.brokerHost !== "string") return null;
-    return {
+    const s: DeviceSettings = {
       clientId: j.clientId,
       brokerHost: j.brokerHost,
-      brokerPort: setting(j.brokerPort, 1883),
-      brokerScheme: setting(j.brokerScheme, "mqtt"),
-      brokerPath: setting(j.brokerPath, "/mqtt"),
+      brokerPort: 1883,
+      brokerScheme: "mqtt",
+      brokerPath: "/mqtt",
       username: typeof j.username === "string" ? j.username : null,
       password: typeof j.password === "string" ? j.password : null,
-      topicPrefix: setting(j.topicPrefix, "wisp"),
-      wifiSsid: setting(j.wifiSsid, ""),
-      wifiPassword: setting(j.wifiPassword, ""),
+      topicPrefix: "wisp",
+      wifiSsid: "",
+      wifiPassword: "",
     };
+    // Each kept at its default unless wisp.json has a value of the same type.
+    const a: any = s;
+    for (const n of ["brokerPort", "brokerScheme", "brokerPath", "topicPrefix", "wifiSsid", "wifiPassword"]) if (typeof j[n] === typeof a[n]) a[n] = j[n];
+    return s;
   }
   /**
    * Sleeps longer than one piece are split: the end time goes to Storage `wisp.wake`

@@ -237,16 +237,6 @@ export class KeepAlivePolicy {
     this.cfg = cfg;
   }
 
-  /** The band for `pct` without hysteresis, every threshold raised by `h`. */
-  private plainBand(pct: number, h: number): number {
-    const c = this.cfg;
-    if (pct <= 0) return BAND_EMPTY;
-    if (pct >= c.highPct + h) return BAND_HIGH;
-    if (pct >= c.lowPct + h) return BAND_MID;
-    if (pct >= c.critPct + h) return BAND_LOW;
-    return BAND_CRITICAL;
-  }
-
   /**
    * One decision (once per reading at most: one function, since on Espruino each
    * function held costs RAM and only the hot path needs to be short).
@@ -258,17 +248,24 @@ export class KeepAlivePolicy {
       this.weak = this.weak ? i.rssi < c.weakRssi + c.rssiHyst : i.rssi <= c.weakRssi;
     }
     const noReading = i.batteryPct < 0;
-    if (noReading) {
-      this.band = -1;
-    } else {
-      // Hysteresis: a band is left downwards at once, entered upwards only hysteresisPct above it.
-      const down = this.plainBand(i.batteryPct, 0);
-      if (this.band < 0 || down <= this.band) {
-        this.band = down;
-      } else {
-        const up = this.plainBand(i.batteryPct, c.hystPct);
-        if (up > this.band) this.band = up;
+    if (noReading) this.band = -1;
+    // Band, with hysteresis: the plain band (every threshold raised by h = 0) when it is
+    // not above the previous one; else the band with thresholds raised by h = hystPct,
+    // if that is above the previous one. So a band is left downwards at once, and
+    // entered upwards only hystPct above its threshold.
+    for (let pass = 0; !noReading && pass < 2; pass++) {
+      const pct = i.batteryPct;
+      const h = pass === 0 ? 0 : c.hystPct;
+      let b = BAND_CRITICAL;
+      if (pct <= 0) b = BAND_EMPTY;
+      else if (pct >= c.highPct + h) b = BAND_HIGH;
+      else if (pct >= c.lowPct + h) b = BAND_MID;
+      else if (pct >= c.critPct + h) b = BAND_LOW;
+      if (pass === 0 && (this.band < 0 || b <= this.band)) {
+        this.band = b;
+        break;
       }
+      if (pass === 1 && b > this.band) this.band = b;
     }
     d.band = this.band;
     d.weak = this.weak;

@@ -38,6 +38,11 @@ const SLEEP_SWITCH_LIMIT = 2;
 const SLEEP_FLUSH_OVER = 3;
 const SLEEP_CLOSED = 4;
 
+/** policy() steps: the decision at boot or wake; the review after a stay-mode reading; saving the state before deep sleep. */
+const POLICY_BOOT = 0;
+const POLICY_REVIEW = 1;
+const POLICY_SAVE = 2;
+
 /**
  * App options beyond DeviceSettings (Storage wisp.json extras and board buffer sizes;
  * main.ts has the defaults). An interface, not a class: read by the TelemetryApp
@@ -158,9 +163,35 @@ export class TelemetryApp {
     if (!this.clean && c.restoreSession("wisp.session") && (c.queued() > 0 || c.inflightFree() < c.cfg.inflight)) {
       p.log("session restored inflight=" + (c.cfg.inflight - c.inflightFree()) + " queued=" + c.queued());
     }
-    if (this.pol !== null) this.policy(true);
+    if (this.pol !== null) this.policy(POLICY_BOOT);
     const sleep = this.mode === "sleep";
-    if (this.cmds) c.subscribe([this.base + "/cmd"], [1], (topic: string, payload: string) => this.command(payload));
+    // A command, `interval=N`: validated, applied from the next reading (rare: written
+    // in the handler itself rather than in a method of its own, which would cost RAM).
+    if (this.cmds) {
+      c.subscribe([this.base + "/cmd"], [1], (topic: string, payload: string) => {
+        this.lastDownlink = p.millis();
+        const pre = "interval=";
+        let ok = strLen(payload) > strLen(pre) && strLen(payload) - strLen(pre) <= 6;
+        for (let i = 0; ok && i < strLen(pre); i++) ok = strByte(payload, i) === strByte(pre, i);
+        let n = 0;
+        for (let i = strLen(pre); ok && i < strLen(payload); i++) {
+          const d = strByte(payload, i);
+          ok = d >= 48 && d <= 57;
+          n = n * 10 + (d - 48);
+        }
+        if (!ok || n < 10 || n > 86400) {
+          p.log("command rejected: expected interval=N with N in 10..86400 s");
+          return;
+        }
+        this.interval = n;
+        const pol = this.pol;
+        if (pol !== null) {
+          pol.cfg.interval = n;
+          if (pol.cfg.maxIntvl < n) pol.cfg.maxIntvl = n;
+        }
+        p.log("command interval=" + n);
+      });
+    }
     c.onConnect = (sp: boolean) => {
       this.trouble();
       // With a command subscription pending, sleep mode waits for its SUBACK so that
@@ -221,7 +252,7 @@ export class TelemetryApp {
       }
     }
     if (!tick || this.mode === "sleep") return;
-    if (this.pol !== null) this.policy(false);
+    if (this.pol !== null) this.policy(POLICY_REVIEW);
     if (this.mode !== "sleep" && this.tick !== null) this.timer = p.after(this.interval * 1000, this.tick);
   }
 
@@ -267,7 +298,7 @@ export class TelemetryApp {
       c.onClosed = () => this.sleep(SLEEP_CLOSED);
       const closing = c.disconnect();
       if (!this.clean || c.queued() > 0) c.saveSession("wisp.session");
-      if (this.pol !== null) this.savePolicy();
+      if (this.pol !== null) this.policy(POLICY_SAVE);
       if (closing) {
         this.timer = p.after(FLUSH_MS, () => this.sleep(SLEEP_FLUSH_OVER));
         return;
@@ -281,44 +312,22 @@ export class TelemetryApp {
     p.deepSleep(this.interval * 1000);
   }
 
-  /** `interval=N`: validated, applied from the next reading. */
-  private command(payload: string): void {
-    this.lastDownlink = this.p.millis();
-    const pre = "interval=";
-    let ok = strLen(payload) > strLen(pre) && strLen(payload) - strLen(pre) <= 6;
-    for (let i = 0; ok && i < strLen(pre); i++) ok = strByte(payload, i) === strByte(pre, i);
-    let n = 0;
-    for (let i = strLen(pre); ok && i < strLen(payload); i++) {
-      const d = strByte(payload, i);
-      ok = d >= 48 && d <= 57;
-      n = n * 10 + (d - 48);
-    }
-    if (!ok || n < 10 || n > 86400) {
-      this.p.log("command rejected: expected interval=N with N in 10..86400 s");
-      return;
-    }
-    this.interval = n;
-    const pol = this.pol;
-    if (pol !== null) {
-      pol.cfg.interval = n;
-      if (pol.cfg.maxIntvl < n) pol.cfg.maxIntvl = n;
-    }
-    this.p.log("command interval=" + n);
-  }
-
   // ------------------------------------------------------------ power policy
 
   /**
-   * Mode "auto" (rare: one method). `boot`: restore the policy state and choose mode,
-   * keep-alive and interval. Else (stay mode, after each reading): apply a new
-   * interval, reconnect, or go to deep sleep.
+   * Mode "auto" (rare: one method). POLICY_BOOT: restore the policy state from Storage
+   * and choose mode, keep-alive and interval. POLICY_REVIEW (stay mode, after each
+   * reading): apply a new interval, reconnect, or go to deep sleep. Both, when the
+   * decision is new, and POLICY_SAVE (before deep sleep) save the state to Storage.
    */
-  private policy(boot: boolean): void {
+  private policy(step: number): void {
     const pol = this.pol;
     if (pol === null) return;
     const p = this.p;
     const c = this.c;
     const k = c.cfg.connect;
+    const boot = step === POLICY_BOOT;
+    let save = step === POLICY_SAVE;
     if (boot) {
       const s = p.storageRead("wisp.power");
       if (s !== null && strLen(s) === 3) {
@@ -327,52 +336,49 @@ export class TelemetryApp {
         this.downlinkBefore = strByte(s, 2) === 1;
       }
     }
-    const i = new PowerInputs();
-    const v = p.batteryVolts();
-    i.batteryPct = v < 0 ? NO_BATTERY_PCT : pol.cfg.percent(v);
-    i.charging = v >= pol.cfg.chargeV;
-    i.rssi = p.wifiUp() ? p.rssi() : this.savedRssi;
-    if (this.lastDownlink >= 0) i.downlinkAgoSeconds = Math.floor((p.millis() - this.lastDownlink) / 1000);
-    else if (this.downlinkBefore) i.downlinkAgoSeconds = this.interval;
-    i.currentKeepAlive = !boot && c.connected() ? k.keepAlive : 0;
-    const d = pol.decide(i);
-    const changed = boot || d.mode !== this.mode || d.keepAlive !== k.keepAlive || d.intervalSeconds !== this.interval;
-    if (changed) {
-      p.log(
-        "policy mode=" + d.mode + " ka=" + d.keepAlive + " interval=" + d.intervalSeconds +
-        " band=" + bandName(d.band) + " pct=" + (i.batteryPct < 0 ? "none" : "" + Math.round(i.batteryPct)) + " rssi=" + i.rssi +
-        (d.reconnect ? " reconnect" : "") + ": " + d.reason,
-      );
-    }
-    this.interval = d.intervalSeconds;
-    if (boot) {
-      this.mode = d.mode;
-      k.keepAlive = d.keepAlive;
-    } else if (d.mode === "sleep") {
-      // Sleep once this reading is acknowledged (or the awake limit passes).
-      this.mode = "sleep";
-      k.keepAlive = d.keepAlive;
-      this.phase = 1;
-      this.waitId = this.lastId;
-      c.onPublished = (id: number) => this.acked(id);
-      if (!c.connected() || !isPacketId(this.lastId) || c.inflightFree() === c.cfg.inflight) this.acked(this.lastId);
-      if (this.phase < 3) this.timer = p.after(AWAKE_LIMIT_MS, () => this.sleep(SLEEP_SWITCH_LIMIT));
-      return;
-    } else if (d.keepAlive !== k.keepAlive) {
-      k.keepAlive = d.keepAlive;
-      if (d.reconnect) {
-        c.disconnect();
-        c.connect();
+    if (!save) {
+      const i = new PowerInputs();
+      const v = p.batteryVolts();
+      i.batteryPct = v < 0 ? NO_BATTERY_PCT : pol.cfg.percent(v);
+      i.charging = v >= pol.cfg.chargeV;
+      i.rssi = p.wifiUp() ? p.rssi() : this.savedRssi;
+      if (this.lastDownlink >= 0) i.downlinkAgoSeconds = Math.floor((p.millis() - this.lastDownlink) / 1000);
+      else if (this.downlinkBefore) i.downlinkAgoSeconds = this.interval;
+      i.currentKeepAlive = !boot && c.connected() ? k.keepAlive : 0;
+      const d = pol.decide(i);
+      save = boot || d.mode !== this.mode || d.keepAlive !== k.keepAlive || d.intervalSeconds !== this.interval;
+      if (save) {
+        p.log(
+          "policy mode=" + d.mode + " ka=" + d.keepAlive + " interval=" + d.intervalSeconds +
+          " band=" + bandName(d.band) + " pct=" + (i.batteryPct < 0 ? "none" : "" + Math.round(i.batteryPct)) + " rssi=" + i.rssi +
+          (d.reconnect ? " reconnect" : "") + ": " + d.reason,
+        );
+      }
+      this.interval = d.intervalSeconds;
+      if (boot) {
+        this.mode = d.mode;
+        k.keepAlive = d.keepAlive;
+      } else if (d.mode === "sleep") {
+        // Sleep once this reading is acknowledged (or the awake limit passes); the state is saved then.
+        this.mode = "sleep";
+        k.keepAlive = d.keepAlive;
+        this.phase = 1;
+        this.waitId = this.lastId;
+        c.onPublished = (id: number) => this.acked(id);
+        if (!c.connected() || !isPacketId(this.lastId) || c.inflightFree() === c.cfg.inflight) this.acked(this.lastId);
+        if (this.phase < 3) this.timer = p.after(AWAKE_LIMIT_MS, () => this.sleep(SLEEP_SWITCH_LIMIT));
+        return;
+      } else if (d.keepAlive !== k.keepAlive) {
+        k.keepAlive = d.keepAlive;
+        if (d.reconnect) {
+          c.disconnect();
+          c.connect();
+        }
       }
     }
-    if (changed) this.savePolicy();
-  }
-
-  private savePolicy(): void {
-    const pol = this.pol;
-    if (pol === null) return;
-    const rs = this.p.wifiUp() ? this.p.rssi() : this.savedRssi;
+    if (!save) return;
+    const rs = p.wifiUp() ? p.rssi() : this.savedRssi;
     const up = this.lastDownlink >= 0 ? 1 : 0;
-    this.p.storageWrite("wisp.power", String.fromCharCode(pol.state(), rs < 0 && rs > -128 ? -rs : 0, up));
+    p.storageWrite("wisp.power", String.fromCharCode(pol.state(), rs < 0 && rs > -128 ? -rs : 0, up));
   }
 }

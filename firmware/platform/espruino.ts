@@ -69,11 +69,12 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   private pin = "";
   private scale = 0;
   /**
-   * cancel() and random() are the natives themselves, held in a field each (one block)
-   * instead of a method wrapping them (~6 blocks): neither looks at `this`.
+   * cancel(), random() and log() are the natives themselves, held in a field each (one
+   * block) instead of a method wrapping them (~6 blocks): none of them looks at `this`.
    */
   cancel: (id: number) => void = clearTimeout;
   random: () => number = Math.random;
+  log: (line: string) => void = console.log;
 
   constructor() {
     this.t0 = getTime();
@@ -211,8 +212,5 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   }
   wakeCause(): string {
     return ESP32.getWakeupCause() === 4 ? "timer" : "power-on";
-  }
-  log(line: string): void {
-    console.log(line);
   }
 }

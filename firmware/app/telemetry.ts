@@ -129,8 +129,9 @@ export class TelemetryApp {
     // A slot (in flight, or in the offline queue) holds one of this app's PUBLISH packets,
     // encoded: fixed header (3 bytes below 16 KiB), topic (2 + base + "/telemetry", the
     // longest suffix), packet id (2) and a payload of at most 96 bytes (the telemetry JSON
-    // is at most 72, a problem name 61, "sleeping" 8). Not the whole TX buffer: twelve
-    // 512-byte slots held ~490 blocks on Espruino.
+    // is at most 72, a problem name 61, "sleeping" 8). Not the whole TX buffer: with the
+    // default board (4 in flight, 8 queued, TX 512) 512-byte slots held ~264 blocks more
+    // on the real interpreter than these.
     const slot = 3 + 2 + strLen(this.base) + 10 + 2 + 96;
     c.slotSize = slot < o.tx ? slot : o.tx;
     c.inflight = o.inflight;

@@ -9,53 +9,63 @@
  */
 import type { Platform, WifiRadio } from "../hal/platform";
 
+/** Longest back-off between joins (ms). */
+const MAX_MS = 300000;
+
 export class WifiKeeper {
-  p: Platform;
-  radio: WifiRadio;
-  ssid: string;
-  password: string;
-  /** Back-off between joins: doubles from min to max; each delay is 50..100 % of that. */
-  minMs = 5000;
-  maxMs = 300000;
-  up = false;
+  /** The board: its Platform and its station radio (one object on Espruino). */
+  private p: Platform & WifiRadio;
+  private ssid: string;
+  private password: string;
+  /** Back-off between joins: doubles from minMs to MAX_MS; each delay is 50..100 % of that. */
+  private minMs: number;
+  private up = false;
   /** Joins attempted since the link was last up. */
-  attempts = 0;
+  private attempts = 0;
   private timer = -1;
   private joining = false;
-  private tick: () => void;
 
-  constructor(p: Platform, radio: WifiRadio, ssid: string, password: string) {
+  /** `minMs`: the first back-off (5000 ms; sleep mode, awake only briefly, tries again sooner). */
+  constructor(p: Platform & WifiRadio, ssid: string, password: string, minMs: number) {
     this.p = p;
-    this.radio = radio;
     this.ssid = ssid;
     this.password = password;
-    this.tick = () => {
-      this.timer = -1;
-      this.join();
-    };
+    this.minMs = minMs;
   }
 
   start(): void {
-    this.radio.onWifi((on: boolean) => this.changed(on));
+    this.p.onWifi((on: boolean) => this.changed(on));
     if (this.p.wifiUp()) this.changed(true);
     else this.join();
   }
 
+  /**
+   * The link came up, or it is down (an event, or a join that failed): join again after
+   * the back-off, once (a failed join reports both an event and a callback).
+   */
   private changed(on: boolean): void {
+    const p = this.p;
     if (on) {
-      if (!this.up) this.p.log("wifi up");
+      if (!this.up) p.log("wifi up");
       this.up = true;
       this.attempts = 0;
-      if (this.timer >= 0) this.p.cancel(this.timer);
+      if (this.timer >= 0) p.cancel(this.timer);
       this.timer = -1;
       return;
     }
-    if (this.up) this.p.log("wifi down");
+    if (this.up) p.log("wifi down");
     this.up = false;
-    this.later();
+    if (this.timer >= 0 || this.joining) return;
+    let d = this.minMs;
+    for (let i = 1; i < this.attempts && d < MAX_MS; i++) d = d * 2;
+    if (d > MAX_MS) d = MAX_MS;
+    d = Math.floor(d * 0.5 + p.random() * d * 0.5);
+    p.log("wifi: join again in " + d + " ms");
+    this.timer = p.after(d, () => this.join());
   }
 
   private join(): void {
+    this.timer = -1;
     if (this.p.wifiUp()) {
       this.changed(true);
       return;
@@ -64,11 +74,11 @@ export class WifiKeeper {
     this.attempts++;
     let why = "";
     try {
-      this.radio.wifiConnect(this.ssid, this.password, (err: string | null) => {
+      this.p.wifiConnect(this.ssid, this.password, (err: string | null) => {
         this.joining = false;
         if (err !== null) {
           this.p.log("wifi failed: " + err);
-          this.later();
+          if (!this.up) this.changed(false);
         }
       });
     } catch (e) {
@@ -77,18 +87,7 @@ export class WifiKeeper {
     if (why !== "") {
       this.joining = false;
       this.p.log("wifi failed: " + why);
-      this.later();
+      if (!this.up) this.changed(false);
     }
-  }
-
-  /** Join again after the back-off (once: a failed join reports both an event and a callback). */
-  private later(): void {
-    if (this.timer >= 0 || this.joining || this.up) return;
-    let d = this.minMs;
-    for (let i = 1; i < this.attempts && d < this.maxMs; i++) d = d * 2;
-    if (d > this.maxMs) d = this.maxMs;
-    d = Math.floor(d * 0.5 + this.p.random() * d * 0.5);
-    this.p.log("wifi: join again in " + d + " ms");
-    this.timer = this.p.after(d, this.tick);
   }
 }

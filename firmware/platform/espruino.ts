@@ -2,6 +2,10 @@
  * Platform on Espruino (ESP32): the thin glue between firmware/hal/platform.ts and
  * Espruino's own modules (net, tls, Wifi, Storage) and globals (ESP32, analogRead,
  * getTime, setTimeout, process). Nothing else in the firmware touches them.
+ *
+ * RAM (issue 11): every method held costs blocks on the board, so this class has the
+ * interface's methods and few more; wisp.json is parsed once at boot and dropped once
+ * the app is built (main.ts), the battery ADC is kept as two numbers.
  */
 import { NO_BATTERY_READING } from "../hal/platform";
 import type { DeviceSettings, Link, LinkHandler, Platform, WifiRadio } from "../hal/platform";
@@ -19,18 +23,9 @@ declare const console: { log(line: string): void };
  * Espruino's module loader. Called through this function (never with a literal at
  * the call site), so the bundler leaves the name for the board to resolve.
  */
-function load(name: string): any {
+export function load(name: string): any {
   return require(name);
 }
-
-/** Settings file written by the host tools (flasher, emulator). */
-export const SETTINGS_FILE = "wisp.json";
-
-/**
- * A long sleep's end, as getTime() milliseconds in decimal: written once when a sleep
- * longer than one piece starts, only read at the wakes in between (flash wear).
- */
-export const WAKE_FILE = "wisp.wake";
 
 /**
  * The longest piece of deep sleep: ESP32.deepSleep takes a C int of microseconds
@@ -60,31 +55,42 @@ class EspLink implements Link {
   }
 }
 
-function str(v: any, dflt: string): string {
-  return typeof v === "string" ? v : dflt;
-}
-
-function strOrNull(v: any): string | null {
-  return typeof v === "string" ? v : null;
-}
-
-function num(v: any, dflt: number): number {
-  return typeof v === "number" ? v : dflt;
-}
-
 export class EspruinoPlatform implements Platform, WifiRadio {
+  /**
+   * Storage `wisp.json` (written by the host tools: flasher, emulator), parsed once in
+   * the constructor, the only read of it on the board; null when missing or not an
+   * object. Boot only: main.ts reads settings and extras from it, then sets it to null.
+   */
+  json: any = null;
   private t0: number;
-  private json: any = null;
   private storage: any;
   private wifi: any;
+  /** Battery ADC pin ("" = none: wisp.json `board.adc` null or absent) and volts per analogRead() unit. */
+  private pin = "";
+  private scale = 0;
+  /**
+   * cancel(), random() and log() are the natives themselves, held in a field each (one
+   * block) instead of a method wrapping them (~6 blocks): none of them looks at `this`.
+   */
+  cancel: (id: number) => void = clearTimeout;
+  random: () => number = Math.random;
+  log: (line: string) => void = console.log;
 
-  /** Reads wisp.json, the only read of it on the board: the app asks this object for every setting. */
   constructor() {
     this.t0 = getTime();
     this.storage = load("Storage");
     this.wifi = load("Wifi");
-    const j = this.storage.readJSON(SETTINGS_FILE, true);
-    if (j !== undefined && j !== null && typeof j === "object") this.json = j;
+    const j = this.storage.readJSON("wisp.json", true);
+    if (j === undefined || j === null || typeof j !== "object") return;
+    this.json = j;
+    // The divider is undone once here: volts = reading * refVolts * (top + bottom) / bottom.
+    const b = j.board;
+    const a = b !== undefined && b !== null && typeof b === "object" ? b.adc : null;
+    if (a === undefined || a === null || typeof a !== "object") return;
+    const bottom = typeof a.dividerBottomOhms === "number" ? a.dividerBottomOhms : 1;
+    const top = typeof a.dividerTopOhms === "number" ? a.dividerTopOhms : 0;
+    this.pin = typeof a.pin === "string" ? a.pin : "D34";
+    this.scale = ((typeof a.refVolts === "number" ? a.refVolts : 3.3) * (top + bottom)) / bottom;
   }
 
   millis(): number {
@@ -92,9 +98,6 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   }
   after(ms: number, fn: () => void): number {
     return setTimeout(fn, ms);
-  }
-  cancel(id: number): void {
-    clearTimeout(id);
   }
   open(host: string, port: number, secure: boolean, h: LinkHandler): Link | null {
     if (!this.wifiUp()) return null;
@@ -117,7 +120,8 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   }
   /** getStatus() has the RSSI on ESP32; getDetails() has none (jswrap_esp32_network.c, jswrap_wifi_getStatus). */
   rssi(): number {
-    return num(this.wifi.getStatus().rssi, 0);
+    const r = this.wifi.getStatus().rssi;
+    return typeof r === "number" ? r : 0;
   }
   /** One join: the port retries it a few times, then calls back with the reason (WifiKeeper joins again). */
   wifiConnect(ssid: string, password: string, done: (err: string | null) => void): void {
@@ -129,12 +133,7 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   }
   /** No ADC in the board data (`"adc": null`, or none at all): no reading, never a throw. */
   batteryVolts(): number {
-    const b = this.board();
-    if (b === null || b.adc === null || typeof b.adc !== "object") return NO_BATTERY_READING;
-    const a = b.adc;
-    const bottom = num(a.dividerBottomOhms, 1);
-    const r = analogRead(str(a.pin, "D34"));
-    return (r * num(a.refVolts, 3.3) * (num(a.dividerTopOhms, 0) + bottom)) / bottom;
+    return this.pin === "" ? NO_BATTERY_READING : analogRead(this.pin) * this.scale;
   }
   freeMemory(): number {
     return process.memory().free;
@@ -159,64 +158,37 @@ export class EspruinoPlatform implements Platform, WifiRadio {
     if (!ok) this.log("storage: write " + name + " failed");
     return ok;
   }
+  /** From the boot-time parse of wisp.json (see `json`). */
   settings(): DeviceSettings | null {
     const j = this.json;
     if (j === null || typeof j.clientId !== "string" || typeof j.brokerHost !== "string") return null;
-    return {
+    const s: DeviceSettings = {
       clientId: j.clientId,
       brokerHost: j.brokerHost,
-      brokerPort: num(j.brokerPort, 1883),
-      brokerScheme: str(j.brokerScheme, "mqtt"),
-      brokerPath: str(j.brokerPath, "/mqtt"),
-      username: strOrNull(j.username),
-      password: strOrNull(j.password),
-      topicPrefix: str(j.topicPrefix, "wisp"),
-      wifiSsid: str(j.wifiSsid, ""),
-      wifiPassword: str(j.wifiPassword, ""),
+      brokerPort: 1883,
+      brokerScheme: "mqtt",
+      brokerPath: "/mqtt",
+      username: typeof j.username === "string" ? j.username : null,
+      password: typeof j.password === "string" ? j.password : null,
+      topicPrefix: "wisp",
+      wifiSsid: "",
+      wifiPassword: "",
     };
-  }
-  /** A number from wisp.json (the app's extras), or `dflt`. */
-  extra(name: string, dflt: number): number {
-    return this.json === null ? dflt : num(this.json[name], dflt);
-  }
-  extraStr(name: string, dflt: string): string {
-    return this.json === null ? dflt : str(this.json[name], dflt);
-  }
-  /** An object from wisp.json (e.g. `power`), or null: read from the one parse at boot. */
-  extraObject(name: string): any {
-    if (this.json === null) return null;
-    const v = this.json[name];
-    return v !== undefined && v !== null && typeof v === "object" ? v : null;
-  }
-  extraBool(name: string, dflt: boolean): boolean {
-    if (this.json === null) return dflt;
-    const v = this.json[name];
-    return typeof v === "boolean" ? v : dflt;
-  }
-  /** wisp.json `board.battery.curve` ([volts, percent] points, volts ascending), or null when the board data has none. */
-  batteryCurve(): any {
-    const b = this.board();
-    if (b === null || b.battery === null || typeof b.battery !== "object") return null;
-    const c = b.battery.curve;
-    return c !== undefined && c !== null && typeof c === "object" ? c : null;
-  }
-  /** Board buffer size `name` (rx, tx, inflight, offlineQueue) from wisp.json, or `dflt`. */
-  buffer(name: string, dflt: number): number {
-    const b = this.board();
-    return b === null || b.buffers === null || typeof b.buffers !== "object" ? dflt : num(b.buffers[name], dflt);
-  }
-  private board(): any {
-    return this.json === null || this.json.board === null || typeof this.json.board !== "object" ? null : this.json.board;
+    // Each kept at its default unless wisp.json has a value of the same type.
+    const a: any = s;
+    for (const n of ["brokerPort", "brokerScheme", "brokerPath", "topicPrefix", "wifiSsid", "wifiPassword"]) if (typeof j[n] === typeof a[n]) a[n] = j[n];
+    return s;
   }
   /**
-   * Sleeps longer than one piece are split: the end time goes to WAKE_FILE once, then
-   * each wake before it only reads that file (resumeSleep) and sleeps on. ESP32 keeps
-   * getTime() running through deep sleep (the RTC timer), so no count per piece is
-   * written; the port has no RTC memory a program can use.
+   * Sleeps longer than one piece are split: the end time goes to Storage `wisp.wake`
+   * (getTime() milliseconds in decimal) once, then each wake before it only reads that
+   * file (resumeSleep) and sleeps on. ESP32 keeps getTime() running through deep sleep
+   * (the RTC timer), so no count per piece is written; the port has no RTC memory a
+   * program can use.
    */
   deepSleep(ms: number): void {
     if (ms > SLEEP_PIECE_MS) {
-      this.storageWrite(WAKE_FILE, "" + Math.round(getTime() * 1000 + ms));
+      this.storageWrite("wisp.wake", "" + Math.round(getTime() * 1000 + ms));
       ms = SLEEP_PIECE_MS;
     }
     ESP32.deepSleep(Math.round(ms) * 1000);
@@ -227,10 +199,10 @@ export class EspruinoPlatform implements Platform, WifiRadio {
    * reason forgets an unfinished long sleep.
    */
   resumeSleep(): boolean {
-    const s = this.storageRead(WAKE_FILE);
+    const s = this.storageRead("wisp.wake");
     if (s === null) return false;
     if (ESP32.getWakeupCause() !== 4) {
-      this.storage.erase(WAKE_FILE);
+      this.storage.erase("wisp.wake");
       return false;
     }
     const left = Number(s) - getTime() * 1000;
@@ -240,11 +212,5 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   }
   wakeCause(): string {
     return ESP32.getWakeupCause() === 4 ? "timer" : "power-on";
-  }
-  random(): number {
-    return Math.random();
-  }
-  log(line: string): void {
-    console.log(line);
   }
 }

@@ -28,9 +28,10 @@ try {
   const plat = await it.eval<number>("process.memory().usage");
   await it.eval('eval(require("Storage").read("client.js"))', 20000);
   const bundle = await it.eval<number>("process.memory().usage");
-  it.send(
+  // over the control link (global scope), not the racy console
+  await it.eval(
     'var cfg=new wisp.ClientConfig();cfg.host="127.0.0.1";cfg.port=' + port +
-      ';cfg.connect.clientId="blocks";var K=new wisp.Client(new Plat(),cfg);K.onConnect=function(){print("UP");};K.subscribe(["cmd/#"],[1],function(){});K.connect();',
+      ';cfg.connect.clientId="blocks";var K=new wisp.Client(new Plat(),cfg);K.onConnect=function(){print("UP");};K.subscribe(["cmd/#"],[1],function(){});K.connect();1',
   );
   await it.waitFor(/UP/, 10000, "connected");
   await new Promise((r) => setTimeout(r, 500));

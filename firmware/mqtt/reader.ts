@@ -338,8 +338,15 @@ export class PacketReader {
     const q = p.qos;
     const tl = p.topicLen;
     const rem = p.payloadOff + p.payloadLen;
-    const e = q === 3 ? ERR_QOS : p.dup && q === 0 ? ERR_HEADER_FLAGS : tl + 2 > rem ? ERR_TRUNCATED : checkStr(ts, 0, tl, KIND_TOPIC);
-    return e !== 0 ? e : p.payloadOff > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+    let e = q === 3 ? ERR_QOS : p.dup && q === 0 ? ERR_HEADER_FLAGS : tl + 2 > rem ? ERR_TRUNCATED : checkStr(ts, 0, tl, KIND_TOPIC);
+    if (e === 0) e = p.payloadOff > rem ? ERR_TRUNCATED : q > 0 && p.id === 0 ? ERR_PACKET_ID : PACKET_READY;
+    // A refused packet reports no topic or payload: the lengths read from it may reach
+    // past rx, and an ack after it (which sets only its own fields) would still show them.
+    if (e !== PACKET_READY) {
+      p.topicLen = -1;
+      p.payloadLen = -1;
+    }
+    return e;
   }
 
   /** Every other packet, and a PUBLISH larger than rx: the fixed-header checks, then parseBody. */

@@ -148,16 +148,31 @@ export class Interpreter {
     const bin = opts.bin ?? findEspruino();
     if (!bin) throw new Error(ESPRUINO_MISSING);
     const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "wisp-espruino-"));
-    const it = new Interpreter(bin, dir, opts.dir === undefined, opts);
+    // The control link's code goes in on the command line (`-e`), so that not even its
+    // setup crosses the racy console (a clean-clone run once lost an interpreter at this
+    // very first line to replayed input: "Execution Interrupted" forever).
+    const control = opts.control !== false && opts.waitForPrompt !== false;
+    const link = control && opts.args === undefined ? await listenForControlLink() : null;
+    const args = link ? ["-e", `(function(){${controlLinkCode(String(link.port))}})()`] : opts.args;
+    const it = new Interpreter(bin, dir, opts.dir === undefined, { ...opts, args });
     if (opts.waitForPrompt !== false) {
-      await it.waitFor(/^>/m, 10000, "the first prompt");
-      if (opts.control !== false) {
-        try {
+      try {
+        await it.waitFor(/^>/m, 10000, "the first prompt");
+        if (link) {
+          let timer: NodeJS.Timeout | undefined;
+          const sock = await Promise.race([
+            link.accepted,
+            new Promise<null>((r) => { timer = setTimeout(() => r(null), 10000); }),
+          ]).finally(() => { clearTimeout(timer); link.close(); });
+          if (sock) it.attachControl(sock);
+          else await it.useControlSocket();
+        } else if (control) {
           await it.useControlSocket();
-        } catch (e) {
-          await it.stop();
-          throw e;
         }
+      } catch (e) {
+        link?.close();
+        await it.stop();
+        throw e;
       }
     }
     return it;

@@ -216,6 +216,20 @@ await (async () => {
     }
   }
 
+  // One client with the board's default buffers (ClientConfig defaults), connected to aedes with one subscription.
+  try {
+    const { measureClientBlocks } = await import("../client/blocks.ts");
+    const b = await measureClientBlocks(artifactPath("espruino", "client"));
+    console.log("\nthe client on the real interpreter (client.js from Storage, default buffers, connected to aedes, one subscription)");
+    console.log("| what | blocks | target |");
+    console.log("|---|---:|---:|");
+    console.log(`| client.js loaded | ${b.bundle} | |`);
+    console.log(`| a connected client with one subscription, on top | ${b.connected} | |`);
+    console.log(`| total | ${b.bundle + b.connected} | 700 |`);
+  } catch (e) {
+    console.log(`client blocks on the real interpreter: failed: ${(e as Error).message}`);
+  }
+
   // The app through the espruino engine (interp's startEspruinoBoard) against aedes:
   // the shim's blocks (Wifi/ESP32 stand-ins, native on a board) are subtracted.
   const { startAedes } = await import("../../host-tools/emulator/broker.ts");

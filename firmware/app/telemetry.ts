@@ -21,7 +21,7 @@
  */
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
-import { clientErrorName, isConnackError, isPacketId, QUEUED } from "../mqtt/results";
+import { clientErrorName, ERR_CONNACK_AUTH, ERR_CONNACK_PROTOCOL, QUEUED } from "../mqtt/results";
 import { bandName, NO_BATTERY_PCT, KeepAlivePolicy, PowerConfig, PowerInputs } from "../power/policy";
 
 /** Sleep mode: how often the client checks for Wi-Fi while associating (ms); short, so the radio is not on idle after association. */
@@ -31,12 +31,22 @@ const AWAKE_LIMIT_MS = 30000;
 /** Before deep sleep: wait at most this long for the socket to close (the DISCONNECT to leave). */
 const FLUSH_MS = 2000;
 
-/** sleep() steps: asked to (cancel the pending timer); the awake limit passed (at boot: log, one last reading; after a switch); the flush wait ran out; the socket closed. */
+/**
+ * sleep() steps: asked to (cancel the pending timer); the awake limit passed (at boot:
+ * log, one last reading; after a switch); the flush wait ran out; the socket closed;
+ * a message was acknowledged (onPublished, its id in sleep()'s `id`).
+ */
 const SLEEP_NOW = 0;
 const SLEEP_AWAKE_LIMIT = 1;
 const SLEEP_SWITCH_LIMIT = 2;
 const SLEEP_FLUSH_OVER = 3;
 const SLEEP_CLOSED = 4;
+const SLEEP_ACKED = 5;
+
+/** reading() steps: only say why the board was quiet (see reading()); a reading asked for; the stay-mode timer's reading. */
+const READ_TROUBLE = 0;
+const READ_NOW = 1;
+const READ_TICK = 2;
 
 /** policy() steps: the decision at boot or wake; the review after a stay-mode reading; saving the state before deep sleep. */
 const POLICY_BOOT = 0;
@@ -194,27 +204,27 @@ export class TelemetryApp {
       });
     }
     c.onConnect = (sp: boolean) => {
-      this.trouble();
       // With a command subscription pending, sleep mode waits for its SUBACK so that
       // queued commands arrive before the board goes back to sleep.
-      if (this.mode === "sleep" && this.phase === 0 && (!this.cmds || c.subscription(this.base + "/cmd") >= 0)) this.reading(false);
+      const now = this.mode === "sleep" && this.phase === 0 && (!this.cmds || c.subscription(this.base + "/cmd") >= 0);
+      this.reading(now ? READ_NOW : READ_TROUBLE);
     };
     c.onError = (code: number, detail: string) => {
-      if (isConnackError(code)) p.log("broker refused: " + clientErrorName(code));
+      if (code <= ERR_CONNACK_PROTOCOL && code >= ERR_CONNACK_AUTH) p.log("broker refused: " + clientErrorName(code));
     };
     if (sleep) {
       // Only sleep mode waits for acks and SUBACKs (a switch from stay sets onPublished then).
       c.onSubscribed = (filter: string, code: number) => {
-        if (this.mode === "sleep" && this.phase === 0) this.reading(false);
+        if (this.mode === "sleep" && this.phase === 0) this.reading(READ_NOW);
       };
-      c.onPublished = (id: number) => this.acked(id);
+      c.onPublished = (id: number) => this.sleep(SLEEP_ACKED, id);
       c.cfg.wifiPollMs = WAKE_POLL_MS;
     }
     c.connect();
     if (sleep) {
-      this.timer = p.after(AWAKE_LIMIT_MS, () => this.sleep(SLEEP_AWAKE_LIMIT));
+      this.timer = p.after(AWAKE_LIMIT_MS, () => this.sleep(SLEEP_AWAKE_LIMIT, 0));
     } else {
-      const tick = () => this.reading(true);
+      const tick = () => this.reading(READ_TICK);
       this.tick = tick;
       this.timer = p.after(1000, tick);
     }
@@ -222,13 +232,21 @@ export class TelemetryApp {
 
   /**
    * Publish one reading: the telemetry JSON, built by hand (no JSON on the board),
-   * `"v":null` on a board without a battery ADC. `tick`: called by the stay-mode
-   * timer, which this re-arms after asking the policy (mode "auto").
+   * `"v":null` on a board without a battery ADC. First, once connected, say why the
+   * board was quiet (refused, taken over, broker faults): READ_TROUBLE does only that
+   * (one method for both: each method holds RAM on Espruino). READ_TICK: called by the
+   * stay-mode timer, which this re-arms after asking the policy (mode "auto").
    */
-  private reading(tick: boolean): void {
+  private reading(step: number): void {
     const p = this.p;
+    const c = this.c;
+    const tick = step === READ_TICK;
     if (tick) this.timer = -1;
-    this.trouble();
+    if (c.trouble !== 0 && c.connected()) {
+      const t = c.publish(this.base + "/problem", clientErrorName(c.trouble), 1, false);
+      if (t >= 0) c.trouble = 0; // else (in-flight full) with the next reading
+    }
+    if (step === READ_TROUBLE) return;
     this.seq++;
     const n = this.seq;
     p.storageWrite("wisp.seq", String.fromCharCode(shr(n, 24) & 255, shr(n, 16) & 255, shr(n, 8) & 255, n & 255));
@@ -240,7 +258,7 @@ export class TelemetryApp {
       ',"up":' + Math.floor(p.millis() * 0.001) +
       ',"mem":' + p.freeMemory() +
       "}";
-    const r = this.c.publish(this.base + "/telemetry", json, this.qos, false);
+    const r = c.publish(this.base + "/telemetry", json, this.qos, false);
     this.lastId = r;
     if (r < 0) {
       p.log("publish seq=" + n + " failed: " + clientErrorName(r));
@@ -249,7 +267,7 @@ export class TelemetryApp {
       if (this.mode === "sleep") {
         this.phase = 1;
         this.waitId = r;
-        if (r === 0) this.acked(0);
+        if (r === 0) this.sleep(SLEEP_ACKED, 0);
       }
     }
     if (!tick || this.mode === "sleep") return;
@@ -257,37 +275,31 @@ export class TelemetryApp {
     if (this.mode !== "sleep" && this.tick !== null) this.timer = p.after(this.interval * 1000, this.tick);
   }
 
-  /** Say once, when connected, why the board was quiet (refused, taken over, broker faults). */
-  private trouble(): void {
-    const c = this.c;
-    if (c.trouble === 0 || !c.connected()) return;
-    const r = c.publish(this.base + "/problem", clientErrorName(c.trouble), 1, false);
-    if (r >= 0) c.trouble = 0; // else (in-flight full) with the next reading
-  }
-
-  private acked(id: number): void {
-    if (this.mode !== "sleep" || id !== this.waitId) return;
-    if (this.phase === 1) {
-      this.phase = 2;
-      this.waitId = this.c.publish(this.base + "/status", "sleeping", 1, true);
-      if (!isPacketId(this.waitId)) this.sleep(SLEEP_NOW);
-    } else if (this.phase === 2) {
-      this.sleep(SLEEP_NOW);
-    }
-  }
-
   /**
    * The way into deep sleep (rare: one method): DISCONNECT, save the session and the
    * policy state, then sleep once the socket has closed (or after FLUSH_MS). `step`
    * says who called: SLEEP_NOW (a pending timer is cancelled), a timer that fired
-   * (SLEEP_AWAKE_LIMIT, SLEEP_SWITCH_LIMIT, SLEEP_FLUSH_OVER), or SLEEP_CLOSED.
+   * (SLEEP_AWAKE_LIMIT, SLEEP_SWITCH_LIMIT, SLEEP_FLUSH_OVER), SLEEP_CLOSED, or
+   * SLEEP_ACKED (sleep mode: message `id` acknowledged; the reading's ack sends
+   * "sleeping", whose ack, or a failure to send it, leads to sleep).
    */
-  private sleep(step: number): void {
+  private sleep(step: number, id: number): void {
     const p = this.p;
+    if (step === SLEEP_ACKED) {
+      if (this.mode !== "sleep" || id !== this.waitId) return;
+      if (this.phase === 1) {
+        this.phase = 2;
+        this.waitId = this.c.publish(this.base + "/status", "sleeping", 1, true);
+        if (this.waitId > 0 && this.waitId < QUEUED) return; // a packet id: its ack comes back here
+      } else if (this.phase !== 2) {
+        return;
+      }
+      step = SLEEP_NOW;
+    }
     if (step !== SLEEP_NOW && step !== SLEEP_CLOSED) this.timer = -1;
     if (step === SLEEP_AWAKE_LIMIT) {
       p.log("broker not reached: sleeping anyway");
-      if (this.phase === 0) this.reading(false); // into the offline queue, saved with the session
+      if (this.phase === 0) this.reading(READ_NOW); // into the offline queue, saved with the session
     }
     if (step === SLEEP_FLUSH_OVER) p.log("sleep: socket not closed in " + FLUSH_MS + " ms");
     if (step < SLEEP_FLUSH_OVER) {
@@ -296,12 +308,12 @@ export class TelemetryApp {
       if (this.timer >= 0) p.cancel(this.timer);
       this.timer = -1;
       const c = this.c;
-      c.onClosed = () => this.sleep(SLEEP_CLOSED);
+      c.onClosed = () => this.sleep(SLEEP_CLOSED, 0);
       const closing = c.disconnect();
       if (!this.clean || c.queued() > 0) c.saveSession("wisp.session");
       if (this.pol !== null) this.policy(POLICY_SAVE);
       if (closing) {
-        this.timer = p.after(FLUSH_MS, () => this.sleep(SLEEP_FLUSH_OVER));
+        this.timer = p.after(FLUSH_MS, () => this.sleep(SLEEP_FLUSH_OVER, 0));
         return;
       }
     }
@@ -365,9 +377,9 @@ export class TelemetryApp {
         k.keepAlive = d.keepAlive;
         this.phase = 1;
         this.waitId = this.lastId;
-        c.onPublished = (id: number) => this.acked(id);
-        if (!c.connected() || !isPacketId(this.lastId) || c.inflightFree() === c.cfg.inflight) this.acked(this.lastId);
-        if (this.phase < 3) this.timer = p.after(AWAKE_LIMIT_MS, () => this.sleep(SLEEP_SWITCH_LIMIT));
+        c.onPublished = (id: number) => this.sleep(SLEEP_ACKED, id);
+        if (!c.connected() || !(this.lastId > 0 && this.lastId < QUEUED) || c.inflightFree() === c.cfg.inflight) this.sleep(SLEEP_ACKED, this.lastId);
+        if (this.phase < 3) this.timer = p.after(AWAKE_LIMIT_MS, () => this.sleep(SLEEP_SWITCH_LIMIT, 0));
         return;
       } else if (d.keepAlive !== k.keepAlive) {
         k.keepAlive = d.keepAlive;

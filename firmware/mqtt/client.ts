@@ -307,7 +307,7 @@ export class Client {
     }
     if (this.state !== S_BACKOFF) return; // stopped, or the handler decided (disconnect/connect)
     // CONNACK refusals retrying soon cannot fix: 1, 2, 4, 5 (not 3, server unavailable).
-    const refusal = R.isConnackError(code) && code !== R.ERR_CONNACK_SERVER;
+    const refusal = code <= R.ERR_CONNACK_PROTOCOL && code >= R.ERR_CONNACK_AUTH && code !== R.ERR_CONNACK_SERVER;
     let severe = refusal || code === this.trouble;
     if (refusal) this.trouble = code;
     if (this.faults >= this.cfg.takeoverCount) {

@@ -82,8 +82,7 @@ function boot(): void {
   }
   const app = new TelemetryApp(p, s, o);
   // Sleep mode is awake only briefly: a failed join is tried again sooner.
-  const wifi = new WifiKeeper(p, s.wifiSsid, s.wifiPassword, o.mode === "sleep" ? 1000 : 5000);
-  wifi.start();
+  new WifiKeeper(p, s.wifiSsid, s.wifiPassword, o.mode === "sleep" ? 1000 : 5000); // starts joining
   app.start();
 }
 

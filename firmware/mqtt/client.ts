@@ -31,6 +31,9 @@ import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subAdd, subMove, UNSUB_NEW, UNSU
 import { Conn } from "./conn";
 import { S_BACKOFF, S_CONNACK, S_CONNECTED, S_IDLE, S_OPENING, S_STOPPED, S_WAIT_WIFI } from "./results";
 
+/** drop()'s code for "connect now" (drop's codes are 0 or errors, all below 1). */
+const CONNECT_NOW = 1;
+
 export class Client {
   cfg: ClientConfig;
   p: ClientPlatform;
@@ -123,7 +126,7 @@ export class Client {
       const s = this.state;
       if (this.broke !== null && this.link !== null) this.drop(R.ERR_WRITE, this.broke);
       else if (s === S_CONNACK || s === S_OPENING) this.drop(R.ERR_CONNECT_TIMEOUT, "no CONNACK in time");
-      else if (s === S_WAIT_WIFI || s === S_BACKOFF) this.attemptConnect();
+      else if (s === S_WAIT_WIFI || s === S_BACKOFF) this.drop(CONNECT_NOW, "");
       else if (s === S_CONNECTED && this.cfg.connect.keepAlive > 0) {
         // Keep-alive: PINGREQ when nothing was sent or nothing received for the
         // keep-alive; no answer in time: dead link.
@@ -160,7 +163,7 @@ export class Client {
     this.bo = 0;
     this.faults = 0;
     this.protoFaults = 0;
-    this.attemptConnect();
+    this.drop(CONNECT_NOW, "");
   }
 
   /**
@@ -233,35 +236,6 @@ export class Client {
 
   // ------------------------------------------------------------- connection
 
-  private attemptConnect(): void {
-    if (this.state === S_CONNECTED || this.state === S_CONNACK || this.state === S_OPENING) return;
-    if (!this.p.wifiUp()) {
-      if (this.state !== S_WAIT_WIFI) this.p.log("mqtt: waiting for wifi");
-      this.state = S_WAIT_WIFI;
-      this.arm(this.cfg.wifiPollMs);
-      return;
-    }
-    this.gen++;
-    this.state = S_OPENING;
-    this.broke = null;
-    this.reader.reset();
-    let l: Link | null = null;
-    let why = this.cfg.host;
-    try {
-      l = this.p.open(this.cfg.host, this.cfg.port, this.cfg.secure, new Conn(this, this.gen));
-    } catch (e) {
-      // Espruino's net.connect throws at once for an unknown host or when no socket is left.
-      why = why + ": " + R.thrownText(e);
-      l = null;
-    }
-    if (l === null) {
-      this.drop(R.ERR_NO_LINK, why); // no link to lose: a report and a retry
-      return;
-    }
-    this.link = l;
-    this.arm(this.cfg.connectTimeoutMs);
-  }
-
   /**
    * @internal The connection is gone (code says why; 0: disconnect(); no link: it
    * could not be opened, nothing to lose but a retry all the same): close the link
@@ -271,8 +245,39 @@ export class Client {
    * when the application says so (disconnect(), autoReconnect false). A protocol
    * error: a codec error on what the broker sent (-1..-29, not a packet merely too
    * large for our RX buffer) or a packet it must not send.
+   * code CONNECT_NOW (connect(), the timer after a back-off or while Wi-Fi is down) is
+   * the other way round: open a link now (in here: one method holds less RAM than two).
    */
   drop(code: number, reason: string): void {
+    if (code === CONNECT_NOW) {
+      if (this.state === S_CONNECTED || this.state === S_CONNACK || this.state === S_OPENING) return;
+      if (!this.p.wifiUp()) {
+        if (this.state !== S_WAIT_WIFI) this.p.log("mqtt: waiting for wifi");
+        this.state = S_WAIT_WIFI;
+        this.arm(this.cfg.wifiPollMs);
+        return;
+      }
+      this.gen++;
+      this.state = S_OPENING;
+      this.broke = null;
+      this.reader.reset();
+      let nl: Link | null = null;
+      let why = this.cfg.host;
+      try {
+        nl = this.p.open(this.cfg.host, this.cfg.port, this.cfg.secure, new Conn(this, this.gen));
+      } catch (e) {
+        // Espruino's net.connect throws at once for an unknown host or when no socket is left.
+        why = why + ": " + R.thrownText(e);
+        nl = null;
+      }
+      if (nl === null) {
+        this.drop(R.ERR_NO_LINK, why); // no link to lose: a report and a retry
+        return;
+      }
+      this.link = nl;
+      this.arm(this.cfg.connectTimeoutMs);
+      return;
+    }
     const was = this.state;
     const l = this.link;
     if (code === 0) this.closing = l !== null && this.broke === null ? this.gen : -1;

@@ -32,9 +32,10 @@ const AWAKE_LIMIT_MS = 30000;
 const FLUSH_MS = 2000;
 
 /**
- * sleep() steps: asked to (cancel the pending timer); the awake limit passed (at boot:
- * log, one last reading; after a switch); the flush wait ran out; the socket closed;
- * a message was acknowledged (onPublished, its id in sleep()'s `id`).
+ * power() steps on the way into deep sleep: asked to (cancel the pending timer); the
+ * awake limit passed (at boot: log, one last reading; after a switch); the flush wait
+ * ran out; the socket closed; a message was acknowledged (onPublished, its id in
+ * power()'s `id`).
  */
 const SLEEP_NOW = 0;
 const SLEEP_AWAKE_LIMIT = 1;
@@ -48,10 +49,10 @@ const READ_TROUBLE = 0;
 const READ_NOW = 1;
 const READ_TICK = 2;
 
-/** policy() steps: the decision at boot or wake; the review after a stay-mode reading; saving the state before deep sleep. */
-const POLICY_BOOT = 0;
-const POLICY_REVIEW = 1;
-const POLICY_SAVE = 2;
+/** power() steps of mode "auto": the decision at boot or wake; the review after a stay-mode reading; saving the state before deep sleep. */
+const POLICY_BOOT = 6;
+const POLICY_REVIEW = 7;
+const POLICY_SAVE = 8;
 
 /**
  * App options beyond DeviceSettings (Storage wisp.json extras and board buffer sizes;
@@ -174,7 +175,7 @@ export class TelemetryApp {
     if (!this.clean && c.restoreSession("wisp.session") && (c.queued() > 0 || c.inflightFree() < c.cfg.inflight)) {
       p.log("session restored inflight=" + (c.cfg.inflight - c.inflightFree()) + " queued=" + c.queued());
     }
-    if (this.pol !== null) this.policy(POLICY_BOOT);
+    if (this.pol !== null) this.power(POLICY_BOOT, 0);
     const sleep = this.mode === "sleep";
     // A command, `interval=N`: validated, applied from the next reading (rare: written
     // in the handler itself rather than in a method of its own, which would cost RAM).
@@ -217,12 +218,12 @@ export class TelemetryApp {
       c.onSubscribed = (filter: string, code: number) => {
         if (this.mode === "sleep" && this.phase === 0) this.reading(READ_NOW);
       };
-      c.onPublished = (id: number) => this.sleep(SLEEP_ACKED, id);
+      c.onPublished = (id: number) => this.power(SLEEP_ACKED, id);
       c.cfg.wifiPollMs = WAKE_POLL_MS;
     }
     c.connect();
     if (sleep) {
-      this.timer = p.after(AWAKE_LIMIT_MS, () => this.sleep(SLEEP_AWAKE_LIMIT, 0));
+      this.timer = p.after(AWAKE_LIMIT_MS, () => this.power(SLEEP_AWAKE_LIMIT, 0));
     } else {
       const tick = () => this.reading(READ_TICK);
       this.tick = tick;
@@ -267,29 +268,97 @@ export class TelemetryApp {
       if (this.mode === "sleep") {
         this.phase = 1;
         this.waitId = r;
-        if (r === 0) this.sleep(SLEEP_ACKED, 0);
+        if (r === 0) this.power(SLEEP_ACKED, 0);
       }
     }
     if (!tick || this.mode === "sleep") return;
-    if (this.pol !== null) this.policy(POLICY_REVIEW);
+    if (this.pol !== null) this.power(POLICY_REVIEW, 0);
     if (this.mode !== "sleep" && this.tick !== null) this.timer = p.after(this.interval * 1000, this.tick);
   }
 
   /**
-   * The way into deep sleep (rare: one method): DISCONNECT, save the session and the
-   * policy state, then sleep once the socket has closed (or after FLUSH_MS). `step`
-   * says who called: SLEEP_NOW (a pending timer is cancelled), a timer that fired
-   * (SLEEP_AWAKE_LIMIT, SLEEP_SWITCH_LIMIT, SLEEP_FLUSH_OVER), SLEEP_CLOSED, or
-   * SLEEP_ACKED (sleep mode: message `id` acknowledged; the reading's ack sends
-   * "sleeping", whose ack, or a failure to send it, leads to sleep).
+   * The power paths, all rare, in one method (each method holds RAM on Espruino).
+   *
+   * Mode "auto": POLICY_BOOT restores the policy state from Storage and chooses mode,
+   * keep-alive and interval; POLICY_REVIEW (stay mode, after each reading) applies a new
+   * interval, reconnects, or goes to deep sleep. Both, when the decision is new, and
+   * POLICY_SAVE (before deep sleep) save the state to Storage.
+   *
+   * The way into deep sleep: DISCONNECT, save the session and the policy state, then
+   * sleep once the socket has closed (or after FLUSH_MS). `step` says who called:
+   * SLEEP_NOW (a pending timer is cancelled), a timer that fired (SLEEP_AWAKE_LIMIT,
+   * SLEEP_SWITCH_LIMIT, SLEEP_FLUSH_OVER), SLEEP_CLOSED, or SLEEP_ACKED (sleep mode:
+   * message `id` acknowledged; the reading's ack sends "sleeping", whose ack, or a
+   * failure to send it, leads to sleep).
    */
-  private sleep(step: number, id: number): void {
+  private power(step: number, id: number): void {
     const p = this.p;
+    const c = this.c;
+    if (step >= POLICY_BOOT) {
+      const pol = this.pol;
+      if (pol === null) return;
+      const k = c.cfg.connect;
+      const boot = step === POLICY_BOOT;
+      let save = step === POLICY_SAVE;
+      if (boot) {
+        const s = p.storageRead("wisp.power");
+        if (s !== null && strLen(s) === 3) {
+          pol.restore(strByte(s, 0));
+          this.savedRssi = -strByte(s, 1);
+          this.downlinkBefore = strByte(s, 2) === 1;
+        }
+      }
+      if (!save) {
+        const i = new PowerInputs();
+        const v = p.batteryVolts();
+        i.batteryPct = v < 0 ? NO_BATTERY_PCT : pol.cfg.percent(v);
+        i.charging = v >= pol.cfg.chargeV;
+        i.rssi = p.wifiUp() ? p.rssi() : this.savedRssi;
+        if (this.lastDownlink >= 0) i.downlinkAgoSeconds = Math.floor((p.millis() - this.lastDownlink) / 1000);
+        else if (this.downlinkBefore) i.downlinkAgoSeconds = this.interval;
+        i.currentKeepAlive = !boot && c.connected() ? k.keepAlive : 0;
+        const d = pol.decide(i);
+        save = boot || d.mode !== this.mode || d.keepAlive !== k.keepAlive || d.intervalSeconds !== this.interval;
+        if (save) {
+          p.log(
+            "policy mode=" + d.mode + " ka=" + d.keepAlive + " interval=" + d.intervalSeconds +
+            " band=" + bandName(d.band) + " pct=" + (i.batteryPct < 0 ? "none" : "" + Math.round(i.batteryPct)) + " rssi=" + i.rssi +
+            (d.reconnect ? " reconnect" : "") + ": " + d.reason,
+          );
+        }
+        this.interval = d.intervalSeconds;
+        if (boot) {
+          this.mode = d.mode;
+          k.keepAlive = d.keepAlive;
+        } else if (d.mode === "sleep") {
+          // Sleep once this reading is acknowledged (or the awake limit passes); the state is saved then.
+          this.mode = "sleep";
+          k.keepAlive = d.keepAlive;
+          this.phase = 1;
+          this.waitId = this.lastId;
+          c.onPublished = (id: number) => this.power(SLEEP_ACKED, id);
+          if (!c.connected() || !(this.lastId > 0 && this.lastId < QUEUED) || c.inflightFree() === c.cfg.inflight) this.power(SLEEP_ACKED, this.lastId);
+          if (this.phase < 3) this.timer = p.after(AWAKE_LIMIT_MS, () => this.power(SLEEP_SWITCH_LIMIT, 0));
+          return;
+        } else if (d.keepAlive !== k.keepAlive) {
+          k.keepAlive = d.keepAlive;
+          if (d.reconnect) {
+            c.disconnect();
+            c.connect();
+          }
+        }
+      }
+      if (!save) return;
+      const rs = p.wifiUp() ? p.rssi() : this.savedRssi;
+      const up = this.lastDownlink >= 0 ? 1 : 0;
+      p.storageWrite("wisp.power", String.fromCharCode(pol.state(), rs < 0 && rs > -128 ? -rs : 0, up));
+      return;
+    }
     if (step === SLEEP_ACKED) {
       if (this.mode !== "sleep" || id !== this.waitId) return;
       if (this.phase === 1) {
         this.phase = 2;
-        this.waitId = this.c.publish(this.base + "/status", "sleeping", 1, true);
+        this.waitId = c.publish(this.base + "/status", "sleeping", 1, true);
         if (this.waitId > 0 && this.waitId < QUEUED) return; // a packet id: its ack comes back here
       } else if (this.phase !== 2) {
         return;
@@ -307,13 +376,12 @@ export class TelemetryApp {
       this.phase = 3;
       if (this.timer >= 0) p.cancel(this.timer);
       this.timer = -1;
-      const c = this.c;
-      c.onClosed = () => this.sleep(SLEEP_CLOSED, 0);
+      c.onClosed = () => this.power(SLEEP_CLOSED, 0);
       const closing = c.disconnect();
       if (!this.clean || c.queued() > 0) c.saveSession("wisp.session");
-      if (this.pol !== null) this.policy(POLICY_SAVE);
+      if (this.pol !== null) this.power(POLICY_SAVE, 0);
       if (closing) {
-        this.timer = p.after(FLUSH_MS, () => this.sleep(SLEEP_FLUSH_OVER, 0));
+        this.timer = p.after(FLUSH_MS, () => this.power(SLEEP_FLUSH_OVER, 0));
         return;
       }
     }
@@ -323,75 +391,5 @@ export class TelemetryApp {
     this.timer = -1;
     p.log("sleep " + this.interval + " s");
     p.deepSleep(this.interval * 1000);
-  }
-
-  // ------------------------------------------------------------ power policy
-
-  /**
-   * Mode "auto" (rare: one method). POLICY_BOOT: restore the policy state from Storage
-   * and choose mode, keep-alive and interval. POLICY_REVIEW (stay mode, after each
-   * reading): apply a new interval, reconnect, or go to deep sleep. Both, when the
-   * decision is new, and POLICY_SAVE (before deep sleep) save the state to Storage.
-   */
-  private policy(step: number): void {
-    const pol = this.pol;
-    if (pol === null) return;
-    const p = this.p;
-    const c = this.c;
-    const k = c.cfg.connect;
-    const boot = step === POLICY_BOOT;
-    let save = step === POLICY_SAVE;
-    if (boot) {
-      const s = p.storageRead("wisp.power");
-      if (s !== null && strLen(s) === 3) {
-        pol.restore(strByte(s, 0));
-        this.savedRssi = -strByte(s, 1);
-        this.downlinkBefore = strByte(s, 2) === 1;
-      }
-    }
-    if (!save) {
-      const i = new PowerInputs();
-      const v = p.batteryVolts();
-      i.batteryPct = v < 0 ? NO_BATTERY_PCT : pol.cfg.percent(v);
-      i.charging = v >= pol.cfg.chargeV;
-      i.rssi = p.wifiUp() ? p.rssi() : this.savedRssi;
-      if (this.lastDownlink >= 0) i.downlinkAgoSeconds = Math.floor((p.millis() - this.lastDownlink) / 1000);
-      else if (this.downlinkBefore) i.downlinkAgoSeconds = this.interval;
-      i.currentKeepAlive = !boot && c.connected() ? k.keepAlive : 0;
-      const d = pol.decide(i);
-      save = boot || d.mode !== this.mode || d.keepAlive !== k.keepAlive || d.intervalSeconds !== this.interval;
-      if (save) {
-        p.log(
-          "policy mode=" + d.mode + " ka=" + d.keepAlive + " interval=" + d.intervalSeconds +
-          " band=" + bandName(d.band) + " pct=" + (i.batteryPct < 0 ? "none" : "" + Math.round(i.batteryPct)) + " rssi=" + i.rssi +
-          (d.reconnect ? " reconnect" : "") + ": " + d.reason,
-        );
-      }
-      this.interval = d.intervalSeconds;
-      if (boot) {
-        this.mode = d.mode;
-        k.keepAlive = d.keepAlive;
-      } else if (d.mode === "sleep") {
-        // Sleep once this reading is acknowledged (or the awake limit passes); the state is saved then.
-        this.mode = "sleep";
-        k.keepAlive = d.keepAlive;
-        this.phase = 1;
-        this.waitId = this.lastId;
-        c.onPublished = (id: number) => this.sleep(SLEEP_ACKED, id);
-        if (!c.connected() || !(this.lastId > 0 && this.lastId < QUEUED) || c.inflightFree() === c.cfg.inflight) this.sleep(SLEEP_ACKED, this.lastId);
-        if (this.phase < 3) this.timer = p.after(AWAKE_LIMIT_MS, () => this.sleep(SLEEP_SWITCH_LIMIT, 0));
-        return;
-      } else if (d.keepAlive !== k.keepAlive) {
-        k.keepAlive = d.keepAlive;
-        if (d.reconnect) {
-          c.disconnect();
-          c.connect();
-        }
-      }
-    }
-    if (!save) return;
-    const rs = p.wifiUp() ? p.rssi() : this.savedRssi;
-    const up = this.lastDownlink >= 0 ? 1 : 0;
-    p.storageWrite("wisp.power", String.fromCharCode(pol.state(), rs < 0 && rs > -128 ? -rs : 0, up));
   }
 }

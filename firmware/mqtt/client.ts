@@ -26,7 +26,7 @@ import { flFree } from "./inflight";
 import { DISCONNECT, PINGREQ } from "./packet";
 import { PacketReader } from "./reader";
 import * as R from "./results";
-import { decodeSession, encodeSession } from "./session-image";
+import { sessionImage } from "./session-image";
 import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subAdd, subMove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
 import { Conn } from "./conn";
 import { S_BACKOFF, S_CONNACK, S_CONNECTED, S_IDLE, S_OPENING, S_STOPPED, S_WAIT_WIFI } from "./results";
@@ -222,14 +222,14 @@ export class Client {
 
   /** Save the persistent-session state (session-image.ts) to Storage file `name` (before deep sleep). */
   saveSession(name: string): boolean {
-    return this.p.storageWrite(name, encodeSession(this));
+    return this.p.storageWrite(name, sessionImage(this, null));
   }
 
   /** Load the session saved under `name`; false (state untouched) when absent, for another client id or unreadable. */
   restoreSession(name: string): boolean {
     const s = this.p.storageRead(name);
     if (s === null) return false;
-    const ok = decodeSession(this, s);
+    const ok = sessionImage(this, s) === "";
     if (!ok) this.report(R.ERR_SESSION_DATA, name);
     return ok;
   }

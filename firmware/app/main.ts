@@ -3,7 +3,7 @@
  * Storage wisp.json + the telemetry app. wisp.json is read once, by EspruinoPlatform;
  * everything here comes from that one read (settings(), `json`).
  */
-import { EspruinoPlatform, load } from "../platform/espruino";
+import { EspruinoPlatform, load, RESUME_SLEEP } from "../platform/espruino";
 import { PowerConfig } from "../power/policy";
 import { TelemetryApp } from "./telemetry";
 import type { AppOptions } from "./telemetry";
@@ -20,7 +20,7 @@ function boot(): void {
   const j = p.json;
   const s = p.settings();
   p.json = null;
-  if (p.resumeSleep()) return; // a wake in the middle of a long sleep: asleep again already
+  if (p.deepSleep(RESUME_SLEEP)) return; // a wake in the middle of a long sleep: asleep again already
   if (s === null) {
     p.log("no device settings: write wisp.json (wisp flash / wisp emulate do)");
     return;

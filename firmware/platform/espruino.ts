@@ -34,6 +34,9 @@ export function load(name: string): any {
  */
 export const SLEEP_PIECE_MS = 2000000;
 
+/** deepSleep()'s `ms` at boot: resume a long sleep if one is under way (see deepSleep). */
+export const RESUME_SLEEP = -1;
+
 /** Longest interval the app accepts (86400 s) plus a margin: a larger remainder is a clock that jumped. */
 const SLEEP_LIMIT_MS = 90000000;
 
@@ -182,32 +185,29 @@ export class EspruinoPlatform implements Platform, WifiRadio {
   /**
    * Sleeps longer than one piece are split: the end time goes to Storage `wisp.wake`
    * (getTime() milliseconds in decimal) once, then each wake before it only reads that
-   * file (resumeSleep) and sleeps on. ESP32 keeps getTime() running through deep sleep
-   * (the RTC timer), so no count per piece is written; the port has no RTC memory a
-   * program can use.
+   * file and sleeps on. ESP32 keeps getTime() running through deep sleep (the RTC
+   * timer), so no count per piece is written; the port has no RTC memory a program can use.
+   *
+   * RESUME_SLEEP (at boot; one method with the sleep itself, as each method holds RAM):
+   * woken by the timer before a long sleep's end, sleep the next piece at once (no
+   * Wi-Fi, no app, no Storage write) and return true. A boot for another reason
+   * forgets an unfinished long sleep. Otherwise false.
    */
-  deepSleep(ms: number): void {
-    if (ms > SLEEP_PIECE_MS) {
+  deepSleep(ms: number): boolean {
+    if (ms === RESUME_SLEEP) {
+      const s = this.storageRead("wisp.wake");
+      if (s === null) return false;
+      if (ESP32.getWakeupCause() !== 4) {
+        this.storage.erase("wisp.wake");
+        return false;
+      }
+      const left = Number(s) - getTime() * 1000;
+      if (!(left > 1000) || left > SLEEP_LIMIT_MS) return false;
+      ms = left;
+    } else if (ms > SLEEP_PIECE_MS) {
       this.storageWrite("wisp.wake", "" + Math.round(getTime() * 1000 + ms));
-      ms = SLEEP_PIECE_MS;
     }
-    ESP32.deepSleep(Math.round(ms) * 1000);
-  }
-  /**
-   * At boot: woken by the timer before a long sleep's end, sleep the next piece at
-   * once (no Wi-Fi, no app, no Storage write) and return true. A boot for another
-   * reason forgets an unfinished long sleep.
-   */
-  resumeSleep(): boolean {
-    const s = this.storageRead("wisp.wake");
-    if (s === null) return false;
-    if (ESP32.getWakeupCause() !== 4) {
-      this.storage.erase("wisp.wake");
-      return false;
-    }
-    const left = Number(s) - getTime() * 1000;
-    if (!(left > 1000) || left > SLEEP_LIMIT_MS) return false;
-    ESP32.deepSleep(Math.round(left > SLEEP_PIECE_MS ? SLEEP_PIECE_MS : left) * 1000);
+    ESP32.deepSleep(Math.round(ms > SLEEP_PIECE_MS ? SLEEP_PIECE_MS : ms) * 1000);
     return true;
   }
   wakeCause(): string {

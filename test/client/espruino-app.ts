@@ -49,8 +49,9 @@ export async function flashEspruino(artifact: "app" | "client", settings: Record
  * control socket by default; `control: false` keeps the ~80 blocks of the link out of a
  * measurement and sends both lines through the (racy) console instead.
  */
-export async function bootEspruino(dir: string, artifact: "app" | "client", wakeCause = 0, control = true): Promise<Interpreter> {
+export async function bootEspruino(dir: string, artifact: "app" | "client", wakeCause = 0, control = true, onStarted?: (it: Interpreter) => Promise<void>): Promise<Interpreter> {
   const it = await Interpreter.start({ dir, control });
+  await onStarted?.(it);
   const shim = WIFI_SHIM + esp32Shim(wakeCause);
   const load = `eval(require("Storage").read(${jsStringLiteral(artifact + ".js")}));`;
   if (control) {

@@ -21,7 +21,7 @@
  */
 import type { DeviceSettings, Platform } from "../hal/platform";
 import { Client, ClientConfig } from "../mqtt/client";
-import { clientErrorName, ERR_CONNACK_AUTH, ERR_CONNACK_PROTOCOL, QUEUED } from "../mqtt/results";
+import { clientErrorName, isConnackError, isPacketId, QUEUED } from "../mqtt/results";
 import { bandName, NO_BATTERY_PCT, KeepAlivePolicy, PowerConfig, PowerInputs } from "../power/policy";
 
 /** Sleep mode: how often the client checks for Wi-Fi while associating (ms); short, so the radio is not on idle after association. */
@@ -211,7 +211,7 @@ export class TelemetryApp {
       this.reading(now ? READ_NOW : READ_TROUBLE);
     };
     c.onError = (code: number, detail: string) => {
-      if (code <= ERR_CONNACK_PROTOCOL && code >= ERR_CONNACK_AUTH) p.log("broker refused: " + clientErrorName(code));
+      if (isConnackError(code)) p.log("broker refused: " + clientErrorName(code));
     };
     if (sleep) {
       // Only sleep mode waits for acks and SUBACKs (a switch from stay sets onPublished then).
@@ -337,7 +337,7 @@ export class TelemetryApp {
           this.phase = 1;
           this.waitId = this.lastId;
           c.onPublished = (id: number) => this.power(SLEEP_ACKED, id);
-          if (!c.connected() || !(this.lastId > 0 && this.lastId < QUEUED) || c.inflightFree() === c.cfg.inflight) this.power(SLEEP_ACKED, this.lastId);
+          if (!c.connected() || !isPacketId(this.lastId) || c.inflightFree() === c.cfg.inflight) this.power(SLEEP_ACKED, this.lastId);
           if (this.phase < 3) this.timer = p.after(AWAKE_LIMIT_MS, () => this.power(SLEEP_SWITCH_LIMIT, 0));
           return;
         } else if (d.keepAlive !== k.keepAlive) {
@@ -359,7 +359,7 @@ export class TelemetryApp {
       if (this.phase === 1) {
         this.phase = 2;
         this.waitId = c.publish(this.base + "/status", "sleeping", 1, true);
-        if (this.waitId > 0 && this.waitId < QUEUED) return; // a packet id: its ack comes back here
+        if (isPacketId(this.waitId)) return; // a packet id: its ack comes back here
       } else if (this.phase !== 2) {
         return;
       }

@@ -20,7 +20,7 @@ import type { ClientPlatform, Link } from "../hal/platform";
 import { ClientConfig, MessageHandler } from "./config";
 import { encodeEmpty } from "./encode";
 import { ringPut } from "./offline-ring";
-import { ERR_PACKET_TOO_LARGE, ERR_QOS } from "./errors";
+import { ERR_QOS } from "./errors";
 import { flushSubs, sendNew } from "./flows";
 import { flFree } from "./inflight";
 import { DISCONNECT, PINGREQ } from "./packet";
@@ -30,9 +30,6 @@ import { sessionImage } from "./session-image";
 import { SUB_FAILED, SUB_NEW, SUB_OK, SUB_SENT, subAdd, subMove, UNSUB_NEW, UNSUB_SENT } from "./subscriptions";
 import { Conn } from "./conn";
 import { S_BACKOFF, S_CONNACK, S_CONNECTED, S_IDLE, S_OPENING, S_STOPPED, S_WAIT_WIFI } from "./results";
-
-/** drop()'s code for "connect now" (drop's codes are 0 or errors, all below 1). */
-const CONNECT_NOW = 1;
 
 export class Client {
   cfg: ClientConfig;
@@ -126,7 +123,7 @@ export class Client {
       const s = this.state;
       if (this.broke !== null && this.link !== null) this.drop(R.ERR_WRITE, this.broke);
       else if (s === S_CONNACK || s === S_OPENING) this.drop(R.ERR_CONNECT_TIMEOUT, "no CONNACK in time");
-      else if (s === S_WAIT_WIFI || s === S_BACKOFF) this.drop(CONNECT_NOW, "");
+      else if (s === S_WAIT_WIFI || s === S_BACKOFF) this.attempt();
       else if (s === S_CONNECTED && this.cfg.connect.keepAlive > 0) {
         // Keep-alive: PINGREQ when nothing was sent or nothing received for the
         // keep-alive; no answer in time: dead link.
@@ -163,7 +160,7 @@ export class Client {
     this.bo = 0;
     this.faults = 0;
     this.protoFaults = 0;
-    this.drop(CONNECT_NOW, "");
+    this.attempt();
   }
 
   /**
@@ -244,40 +241,9 @@ export class Client {
    * take-overs and repeated protocol errors back off further; the client stops only
    * when the application says so (disconnect(), autoReconnect false). A protocol
    * error: a codec error on what the broker sent (-1..-29, not a packet merely too
-   * large for our RX buffer) or a packet it must not send.
-   * code CONNECT_NOW (connect(), the timer after a back-off or while Wi-Fi is down) is
-   * the other way round: open a link now (in here: one method holds less RAM than two).
+   * large for our RX buffer) or a packet it must not send (isBrokerFault).
    */
   drop(code: number, reason: string): void {
-    if (code === CONNECT_NOW) {
-      if (this.state === S_CONNECTED || this.state === S_CONNACK || this.state === S_OPENING) return;
-      if (!this.p.wifiUp()) {
-        if (this.state !== S_WAIT_WIFI) this.p.log("mqtt: waiting for wifi");
-        this.state = S_WAIT_WIFI;
-        this.arm(this.cfg.wifiPollMs);
-        return;
-      }
-      this.gen++;
-      this.state = S_OPENING;
-      this.broke = null;
-      this.reader.reset();
-      let nl: Link | null = null;
-      let why = this.cfg.host;
-      try {
-        nl = this.p.open(this.cfg.host, this.cfg.port, this.cfg.secure, new Conn(this, this.gen));
-      } catch (e) {
-        // Espruino's net.connect throws at once for an unknown host or when no socket is left.
-        why = why + ": " + R.thrownText(e);
-        nl = null;
-      }
-      if (nl === null) {
-        this.drop(R.ERR_NO_LINK, why); // no link to lose: a report and a retry
-        return;
-      }
-      this.link = nl;
-      this.arm(this.cfg.connectTimeoutMs);
-      return;
-    }
     const was = this.state;
     const l = this.link;
     if (code === 0) this.closing = l !== null && this.broke === null ? this.gen : -1;
@@ -290,7 +256,7 @@ export class Client {
       if (was !== S_CONNECTED && was !== S_CONNACK) return;
     } else {
       if (code !== R.ERR_CLOSED) this.report(code, reason);
-      const proto = (code < 0 && code > R.ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === R.ERR_UNEXPECTED;
+      const proto = R.isBrokerFault(code);
       if (was === S_CONNECTED && this.p.millis() - this.upAt >= this.cfg.takeoverMs && !proto) {
         this.bo = 0;
         this.faults = 0;
@@ -311,8 +277,7 @@ export class Client {
       if (h !== null) h(code, reason);
     }
     if (this.state !== S_BACKOFF) return; // stopped, or the handler decided (disconnect/connect)
-    // CONNACK refusals retrying soon cannot fix: 1, 2, 4, 5 (not 3, server unavailable).
-    const refusal = code <= R.ERR_CONNACK_PROTOCOL && code >= R.ERR_CONNACK_AUTH && code !== R.ERR_CONNACK_SERVER;
+    const refusal = R.isRefusal(code);
     let severe = refusal || code === this.trouble;
     if (refusal) this.trouble = code;
     if (this.faults >= this.cfg.takeoverCount) {
@@ -349,6 +314,36 @@ export class Client {
     d = Math.floor(d * 0.5 + this.p.random() * d * 0.5);
     this.p.log("mqtt: reconnect in " + d + " ms");
     this.arm(d);
+  }
+
+  /** Open a link now (connect(), or the timer after a back-off or while Wi-Fi is down). */
+  private attempt(): void {
+    if (this.state === S_CONNECTED || this.state === S_CONNACK || this.state === S_OPENING) return;
+    if (!this.p.wifiUp()) {
+      if (this.state !== S_WAIT_WIFI) this.p.log("mqtt: waiting for wifi");
+      this.state = S_WAIT_WIFI;
+      this.arm(this.cfg.wifiPollMs);
+      return;
+    }
+    this.gen++;
+    this.state = S_OPENING;
+    this.broke = null;
+    this.reader.reset();
+    let nl: Link | null = null;
+    let why = this.cfg.host;
+    try {
+      nl = this.p.open(this.cfg.host, this.cfg.port, this.cfg.secure, new Conn(this, this.gen));
+    } catch (e) {
+      // Espruino's net.connect throws at once for an unknown host or when no socket is left.
+      why = why + ": " + R.thrownText(e);
+      nl = null;
+    }
+    if (nl === null) {
+      this.drop(R.ERR_NO_LINK, why); // no link to lose: a report and a retry
+      return;
+    }
+    this.link = nl;
+    this.arm(this.cfg.connectTimeoutMs);
   }
 
   /**

@@ -3,7 +3,7 @@
  * numbers, so publish() and friends return an id, a status or an error in one
  * number without allocating. `clientErrorName` covers these and the codec's.
  */
-import { errorName } from "./errors";
+import { ERR_PACKET_TOO_LARGE, errorName } from "./errors";
 
 /** Connection states (Client.state); here, not in client.ts, so flows.ts and conn.ts need no import cycle (Lua follows them). */
 export const S_IDLE = 0;
@@ -41,6 +41,19 @@ export const ERR_NO_LINK = -58; // the transport could not be opened
 export const ERR_WRITE = -59; // the transport threw on write (socket gone)
 export const ERR_BROKER_FAULTS = -60; // the broker broke the protocol on several connections in a row
 export const ERR_UNKNOWN_ID = -61; // an acknowledgement for a packet id not in flight (reported, ignored)
+
+/** True for the CONNACK refusals retrying soon cannot fix (1, 2, 4, 5: not 3, server unavailable). */
+export function isRefusal(code: number): boolean {
+  return isConnackError(code) && code !== ERR_CONNACK_SERVER;
+}
+
+/**
+ * True when the broker broke the protocol: a codec error on what it sent (-1..-29),
+ * except a packet merely too large for our RX buffer, or a packet it must not send.
+ */
+export function isBrokerFault(code: number): boolean {
+  return (code < 0 && code > ERR_INFLIGHT_FULL && code !== ERR_PACKET_TOO_LARGE) || code === ERR_UNEXPECTED;
+}
 
 /** True for any CONNACK refusal (return codes 1..5, ERR_CONNACK_*). */
 export function isConnackError(code: number): boolean {
